@@ -1,0 +1,1 @@
+"""Click commands of the `orders-pipeline` CLI, one module per command."""
