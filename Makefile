@@ -1,0 +1,41 @@
+# The project's two commands: `make run` and `make test`. Each creates what it needs by itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+PORT ?= 4566
+DAGSTER_PORT ?= 3000
+
+.PHONY: run test lint bench clean help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# checkov pins an old boto3, so it lives in a virtual environment of its own.
+$(CHECKOV_VENV)/.installed:
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
+run: $(BIN)/.installed ## local AWS stack + Dagster UI with orders flowing (Ctrl-C stops both)
+	$(BIN)/orders-pipeline run --port $(PORT) --dagster-port $(DAGSTER_PORT)
+
+test: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## the whole test suite (installs what it needs)
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed ## ruff
+	$(BIN)/ruff check orders_pipeline orders_pipeline_tests benchmarks
+
+bench: $(BIN)/.installed ## run every benchmark and print its figures
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## remove the virtual environments and local state
+	rm -rf $(VENV) $(CHECKOV_VENV) .local-stack .dagster_home .dashboards
