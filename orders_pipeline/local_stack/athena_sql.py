@@ -1,0 +1,310 @@
+"""Athena SQL, parsed: statement kinds, CTAS properties, Hive partition DDL, and the DuckDB text of
+queries (sqlglot, Athena/Trino -> DuckDB). Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+READ_DIALECT = "athena"
+_NAME = r"(?:`[^`]+`|\"[^\"]+\"|[\w]+)"
+_TABLE_NAME = rf"({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})"
+_STRING = r"'(?:[^']|'')*'"
+_PARTITION_SPEC = re.compile(r"PARTITION\s*\(([^)]*)\)(?:\s*LOCATION\s*(" + _STRING + r"))?", re.I)
+
+
+class AthenaSqlError(Exception):
+    """The statement is not valid Athena SQL (or not supported here); message says why."""
+
+
+@dataclass(frozen=True)
+class TableRef:
+    database: str | None
+    name: str
+
+    def qualified(self, default_database: str | None) -> tuple[str, str]:
+        database = self.database or default_database
+        if not database:
+            raise AthenaSqlError(f"table {self.name}: no database given and no default database")
+        return database, self.name
+
+
+@dataclass(frozen=True)
+class Query:
+    tree: exp.Expression
+
+
+@dataclass(frozen=True)
+class CreateTableAs:
+    table: TableRef
+    query: exp.Expression
+    data_format: str
+    location: str | None
+    partitioned_by: list[str]
+    if_not_exists: bool
+
+
+@dataclass(frozen=True)
+class InsertInto:
+    table: TableRef
+    query: exp.Expression
+
+
+@dataclass(frozen=True)
+class CreateView:
+    view: TableRef
+    query: exp.Expression
+    replace: bool
+
+
+@dataclass(frozen=True)
+class DropTable:
+    table: TableRef
+    if_exists: bool
+    view: bool
+
+
+@dataclass(frozen=True)
+class RepairTable:
+    table: TableRef
+
+
+@dataclass(frozen=True)
+class AddPartitions:
+    table: TableRef
+    partitions: list[tuple[dict[str, str], str | None]]
+    if_not_exists: bool
+
+
+@dataclass(frozen=True)
+class DropPartitions:
+    table: TableRef
+    partitions: list[dict[str, str]]
+    if_exists: bool
+
+
+@dataclass(frozen=True)
+class ShowTables:
+    database: str | None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateDatabase:
+    name: str
+    if_not_exists: bool
+
+
+Statement = (
+    Query | CreateTableAs | InsertInto | CreateView | DropTable | RepairTable | AddPartitions
+    | DropPartitions | ShowTables | CreateDatabase
+)  # fmt: skip
+
+
+@dataclass
+class Properties:
+    values: dict[str, str] = field(default_factory=dict)
+    partitioned_by: list[str] = field(default_factory=list)
+
+
+def _unquote(name: str) -> str:
+    name = name.strip()
+    if name[:1] in '`"' and name[-1:] == name[:1]:
+        return name[1:-1]
+    return name.lower()
+
+
+def _table_ref_text(text: str) -> TableRef:
+    parts = [_unquote(p) for p in re.split(r"\s*\.\s*", text.strip())]
+    if len(parts) == 3:  # catalog.database.table: only AwsDataCatalog exists here
+        parts = parts[1:]
+    return TableRef(parts[0], parts[1]) if len(parts) == 2 else TableRef(None, parts[0])
+
+
+def table_ref(table: exp.Table) -> TableRef:
+    return TableRef(table.db.lower() or None, table.name.lower())
+
+
+def _string(literal: str) -> str:
+    return literal[1:-1].replace("''", "'")
+
+
+def _partition_spec(text: str) -> dict[str, str]:
+    spec = {}
+    for item in re.split(r",(?=(?:[^']*'[^']*')*[^']*$)", text):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise AthenaSqlError(f"partition spec: expected key=value, got {item.strip()!r}")
+        value = value.strip()
+        spec[_unquote(key)] = _string(value) if value.startswith("'") else value
+    return spec
+
+
+def _parse_hive_ddl(sql: str) -> Statement | None:
+    """The Hive-only statements sqlglot does not model: MSCK, ALTER TABLE ... PARTITION, SHOW."""
+    text = sql.strip().rstrip(";").strip()
+    if m := re.fullmatch(rf"MSCK\s+REPAIR\s+TABLE\s+{_TABLE_NAME}", text, re.I):
+        return RepairTable(_table_ref_text(m.group(1)))
+    if m := re.fullmatch(
+        rf"ALTER\s+TABLE\s+{_TABLE_NAME}\s+ADD\s+(IF\s+NOT\s+EXISTS\s+)?(PARTITION\b.*)",
+        text,
+        re.I | re.S,
+    ):
+        specs = _PARTITION_SPEC.findall(m.group(3))
+        if not specs or _PARTITION_SPEC.sub("", m.group(3)).strip():
+            raise AthenaSqlError(f"ALTER TABLE ADD PARTITION: cannot parse {m.group(3)!r}")
+        partitions = [(_partition_spec(s), _string(loc) if loc else None) for s, loc in specs]
+        return AddPartitions(_table_ref_text(m.group(1)), partitions, bool(m.group(2)))
+    if m := re.fullmatch(
+        rf"ALTER\s+TABLE\s+{_TABLE_NAME}\s+DROP\s+(IF\s+EXISTS\s+)?(PARTITION\b.*)",
+        text,
+        re.I | re.S,
+    ):
+        specs = _PARTITION_SPEC.findall(m.group(3))
+        rest = re.sub(r"[\s,]", "", _PARTITION_SPEC.sub("", m.group(3)))
+        if not specs or rest or any(loc for _, loc in specs):
+            raise AthenaSqlError(f"ALTER TABLE DROP PARTITION: cannot parse {m.group(3)!r}")
+        partitions = [_partition_spec(s) for s, _ in specs]
+        return DropPartitions(_table_ref_text(m.group(1)), partitions, bool(m.group(2)))
+    if m := re.fullmatch(
+        rf"SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+({_NAME}))?(?:\s+({_STRING}))?", text, re.I
+    ):
+        database = _unquote(m.group(1)) if m.group(1) else None
+        return ShowTables(database, _string(m.group(2)) if m.group(2) else None)
+    if m := re.fullmatch(
+        rf"CREATE\s+(?:DATABASE|SCHEMA)\s+(IF\s+NOT\s+EXISTS\s+)?({_NAME})", text, re.I
+    ):
+        return CreateDatabase(_unquote(m.group(2)), bool(m.group(1)))
+    return None
+
+
+def _ctas_properties(create: exp.Create) -> Properties:
+    found = Properties()
+    properties = create.args.get("properties")
+    for prop in properties.expressions if properties else []:
+        if isinstance(prop, exp.FileFormatProperty):
+            found.values["format"] = prop.this.name
+        elif isinstance(prop, exp.PartitionedByProperty):
+            columns = prop.this.expressions if isinstance(prop.this, exp.Array) else [prop.this]
+            found.partitioned_by = [c.name.lower() for c in columns]
+        elif isinstance(prop, exp.Property):
+            found.values[prop.name.lower()] = prop.args["value"].name
+        elif isinstance(prop, exp.LocationProperty):
+            found.values["external_location"] = prop.this.name
+        else:
+            raise AthenaSqlError(f"CREATE TABLE: unsupported property {prop.sql(READ_DIALECT)!r}")
+    return found
+
+
+def parse_statement(sql: str) -> Statement:
+    """One Athena statement -> what to do; AthenaSqlError with the parser's message otherwise."""
+    hive = _parse_hive_ddl(sql)
+    if hive is not None:
+        return hive
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=READ_DIALECT) if t is not None]
+    except ParseError as err:
+        first = err.errors[0] if err.errors else {}
+        where = f"line {first.get('line')}:{first.get('col')}: " if first else ""
+        reason = first.get("description") or str(err).splitlines()[0]
+        raise AthenaSqlError(f"SYNTAX_ERROR: {where}{reason}") from None
+    if len(trees) != 1:
+        raise AthenaSqlError(f"expected exactly one statement, got {len(trees)}")
+    tree = trees[0]
+    if isinstance(tree, exp.Query):
+        return Query(tree)
+    if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:
+        props = _ctas_properties(tree)
+        data_format = props.values.get("format", "parquet").lower()
+        return CreateTableAs(
+            table=table_ref(tree.this),
+            query=tree.expression,
+            data_format=data_format,
+            location=props.values.get("external_location"),
+            partitioned_by=props.partitioned_by,
+            if_not_exists=bool(tree.args.get("exists")),
+        )
+    if isinstance(tree, exp.Create) and tree.kind == "VIEW":
+        return CreateView(table_ref(tree.this), tree.expression, bool(tree.args.get("replace")))
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
+        if tree.args.get("overwrite"):
+            raise AthenaSqlError("INSERT OVERWRITE is not supported by Athena")
+        return InsertInto(table_ref(tree.this), tree.expression)
+    if isinstance(tree, exp.Drop) and tree.kind in ("TABLE", "VIEW"):
+        dropped = (tree.args.get("tables") or [tree.this])[0]
+        return DropTable(table_ref(dropped), bool(tree.args.get("exists")), tree.kind == "VIEW")
+    raise AthenaSqlError(f"unsupported statement: {sql.strip().split(None, 2)[:2]}")
+
+
+def referenced_tables(tree: exp.Expression) -> list[exp.Table]:
+    """Table nodes that name catalog tables (not CTEs, not table functions)."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    tables = []
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue
+        if not table.db and table.name.lower() in cte_names:
+            continue
+        tables.append(table)
+    return tables
+
+
+def name_output_columns(tree: exp.Expression) -> exp.Expression:
+    """Trino names an unaliased computed output column `_col<position>`; DuckDB names it after
+    the expression text."""
+    tree = tree.copy()
+    select = tree if isinstance(tree, exp.Select) else None
+    for position, projection in enumerate(select.expressions if select else []):
+        if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
+            projection.replace(exp.alias_(projection.copy(), f"_col{position}"))
+    return tree
+
+
+def to_duckdb(tree: exp.Expression) -> str:
+    """DuckDB text of an Athena query; catalog prefixes dropped (databases are DuckDB schemas)."""
+    tree = name_output_columns(tree)
+    for table in referenced_tables(tree):
+        table.set("catalog", None)
+        table.set("db", exp.to_identifier(table.db.lower()) if table.db else None)
+        table.set("this", exp.to_identifier(table.name.lower()))
+    return tree.sql(dialect="duckdb")
+
+
+def partition_filters(
+    tree: exp.Expression, table: exp.Table, partition_keys: list[str]
+) -> list[str]:
+    """DuckDB predicates over partition keys only, taken from the WHERE of the single-table SELECT
+    that reads `table` (AND-ed conjuncts); [] when pruning would not be safe."""
+    select = table.parent_select
+    if select is None or select.args.get("joins") or select.args.get("where") is None:
+        return []
+    source = select.args.get("from_") or select.args.get("from")
+    if source is None or source.this is not table:
+        return []
+    names = {table.name.lower(), table.alias_or_name.lower()}
+    keys = {k.lower() for k in partition_keys}
+    kept = []
+    for conjunct in (
+        select.args["where"].this.flatten()
+        if isinstance(select.args["where"].this, exp.And)
+        else [select.args["where"].this]
+    ):
+        columns = list(conjunct.find_all(exp.Column))
+        if not columns or conjunct.find(exp.Subquery, exp.Select):
+            continue
+        if all(
+            c.name.lower() in keys and (not c.table or c.table.lower() in names) for c in columns
+        ):
+            bare = conjunct.copy()
+            for column in bare.find_all(exp.Column):
+                column.set("table", None)
+            kept.append(bare.sql(dialect="duckdb"))
+    return kept
+
+
+def encode_identifier(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")

@@ -1,0 +1,30 @@
+"""S3 objects read and written straight through moto's S3 backend (the data plane's ObjectStore)."""
+
+from __future__ import annotations
+
+from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
+
+from orders_pipeline.local_stack.data_access import StoredObject
+
+
+class MotoObjectStore:
+    """An `ObjectStore` over one account's S3 backend in this process."""
+
+    def __init__(self, account_id: str, region: str) -> None:
+        self._backend = s3_backends[account_id][get_partition(region)]
+
+    def list_objects(self, bucket: str, prefix: str) -> list[StoredObject]:
+        keys, _, _, _ = self._backend.list_objects(
+            self._backend.get_bucket(bucket), prefix, None, None, None
+        )
+        return [StoredObject(key=k.name, size=k.size) for k in keys]
+
+    def read_object(self, bucket: str, key: str) -> bytes:
+        obj = self._backend.get_object(bucket, key)
+        if obj is None:
+            raise FileNotFoundError(f"s3://{bucket}/{key} does not exist")
+        return obj.value
+
+    def write_object(self, bucket: str, key: str, data: bytes) -> None:
+        self._backend.put_object(bucket_name=bucket, key_name=key, value=data)
