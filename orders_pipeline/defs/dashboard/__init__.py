@@ -1,0 +1,1 @@
+"""Dashboard: the HTML page over the aggregate tables, refreshed whenever they are."""

@@ -1,0 +1,73 @@
+"""The orders dashboard asset: one offline HTML page, to a local file and to S3."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from orders_pipeline.dashboard.kpis import compute_kpis
+from orders_pipeline.dashboard.queries import read_aggregate_tables
+from orders_pipeline.dashboard.render import render_dashboard
+from orders_pipeline.defs.analytics.assets import AFTER_UPSTREAM_UPDATES
+from orders_pipeline.defs.dashboard.health_signals import read_pipeline_health
+from orders_pipeline.defs.dashboard.metadata import dashboard_metadata
+from orders_pipeline.defs.dashboard.resources import DashboardOutputResource
+from orders_pipeline.defs.resources import (
+    AthenaResource,
+    DataLakeResource,
+    GlueCatalogResource,
+    failing_clearly,
+)
+
+ORDERS_DASHBOARD = dg.AssetKey("orders_dashboard")
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Replace `path` in one step, so a browser reloading it never sees half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        tmp.write(content)
+    os.replace(tmp.name, path)
+
+
+@dg.asset(
+    key=ORDERS_DASHBOARD,
+    deps=["order_events", "daily_sales", "daily_status_funnel", "hourly_cdc_activity"],
+    description=(
+        "One self-contained HTML page (works offline): headline KPIs, revenue by day and "
+        "category, top products, status funnel, hourly CDC activity and pipeline health."
+    ),
+    kinds={"html", "plotly", "s3"},
+    group_name="dashboard",
+    automation_condition=AFTER_UPSTREAM_UPDATES,
+)
+def orders_dashboard(
+    athena: AthenaResource,
+    glue: GlueCatalogResource,
+    data_lake: DataLakeResource,
+    dashboard_output: DashboardOutputResource,
+) -> dg.MaterializeResult:
+    with failing_clearly():
+        tables = read_aggregate_tables(lambda sql: athena.run(sql).rows, database=athena.database)
+        health = read_pipeline_health(athena, glue, data_lake, now=datetime.now(UTC))
+        html = render_dashboard(tables, health).encode("utf-8")
+        path = dashboard_output.path()
+        write_atomically(path, html)
+        data_lake.client().put_object(
+            Bucket=data_lake.bucket,
+            Key=dashboard_output.s3_key,
+            Body=html,
+            ContentType="text/html; charset=utf-8",
+        )
+    return dg.MaterializeResult(
+        metadata=dashboard_metadata(
+            compute_kpis(tables),
+            health,
+            path=path,
+            s3_uri=f"s3://{data_lake.bucket}/{dashboard_output.s3_key}",
+        )
+    )
