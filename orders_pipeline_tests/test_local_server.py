@@ -1,0 +1,142 @@
+"""The embedded server: free-port check, fixed credentials, reset, the status route, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+
+from orders_pipeline.local_stack import moto_hooks
+from orders_pipeline.local_stack.server import (
+    ACCOUNT_ID,
+    MotoServer,
+    PortInUseError,
+    check_port_free,
+    free_port,
+)
+from orders_pipeline.local_stack.stack import LocalStack
+
+
+@pytest.fixture
+def listening_socket():
+    """A port something else already listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+@pytest.fixture
+def server(monkeypatch):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+    ):
+        monkeypatch.delenv(name, raising=False)  # restored afterwards: start() sets them
+    moto_hooks.install()
+    running = MotoServer(port=free_port())
+    running.start()
+    yield running
+    running.stop()
+
+
+def _client(service, server):
+    return boto3.client(service, endpoint_url=server.endpoint_url, region_name="us-east-1")
+
+
+def test_start_refuses_a_taken_port_at_once_naming_it(listening_socket):
+    started = time.monotonic()
+    with pytest.raises(PortInUseError) as raised:
+        MotoServer(port=listening_socket).start()
+    assert time.monotonic() - started < 2
+    message = str(raised.value)
+    assert f"port {listening_socket} on 127.0.0.1 is already in use" in message
+    assert "--port" in message and "\n" not in message
+
+
+def test_port_check_passes_for_a_free_port():
+    check_port_free("127.0.0.1", free_port())
+
+
+def test_server_answers_every_service_on_one_port_as_the_fixed_account(server):
+    identity = _client("sts", server).get_caller_identity()
+    assert identity["Account"] == ACCOUNT_ID
+    assert _client("s3", server).list_buckets()["Buckets"] == []
+
+
+def test_start_points_in_process_clients_at_itself_with_fixed_credentials(server):
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    assert (credentials.access_key, credentials.secret_key) == ("testing", "testing")
+    assert session.region_name == "us-east-1"
+    assert session.client("s3").meta.endpoint_url == server.endpoint_url
+
+
+def test_reset_forgets_every_resource(server):
+    s3 = _client("s3", server)
+    s3.create_bucket(Bucket="before-reset")
+    server.reset()
+    assert s3.list_buckets()["Buckets"] == []
+
+
+def test_stop_frees_the_port():
+    stopped = MotoServer(port=free_port())
+    stopped.start()
+    stopped.stop()
+    check_port_free(stopped.host, stopped.port)
+
+
+def test_stop_restores_the_environment_it_replaced(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    temporary = MotoServer(port=free_port())
+    temporary.start()
+    assert os.environ["AWS_ENDPOINT_URL"] == temporary.endpoint_url
+    temporary.stop()
+    assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
+    assert "AWS_REGION" not in os.environ
+
+
+def test_status_route_without_a_running_stack_says_so(server):
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(server.endpoint_url + moto_hooks.STATUS_PATH, timeout=10)
+    assert raised.value.code == 503
+    assert "no local stack" in json.load(raised.value)["error"]
+
+
+def test_stack_env_is_what_a_client_process_needs():
+    stack = LocalStack(port=4599)
+    assert stack.env() == {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4599",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def test_stack_status_is_served_over_http_with_resources_and_stages(local_stack):
+    _client("s3", local_stack).create_bucket(Bucket="status-route-bucket")
+    url = local_stack.endpoint_url + moto_hooks.STATUS_PATH
+    with urllib.request.urlopen(url, timeout=30) as response:
+        document = json.load(response)
+    assert document["endpoint_url"] == local_stack.endpoint_url
+    assert "status-route-bucket" in document["resources"]["s3_buckets"]
+    assert document["workers_running"] is True
+    assert set(document["stages"]) == {"pipes", "firehose"}
+
+
+def test_stack_as_context_manager_stops_server_and_workers():
+    with LocalStack(port=free_port(), poll_interval=0.1) as stack:
+        assert stack.workers_running
+    assert not stack.workers_running
+    check_port_free(stack.host, stack.port)
