@@ -1,0 +1,223 @@
+"""End to end on the local stack: raw DynamoDB write rate vs. DynamoDB -> Pipe -> Kinesis ->
+Firehose (+ Lambda) -> S3 rate, and per-change latency from write to the S3 object holding it.
+
+Run from the repository root: `PYTHONPATH=. .venv/bin/python benchmarks/local_stack_end_to_end.py`.
+The stack runs in its own process (`orders-pipeline local up`), as a user runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from itertools import islice
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from orders_pipeline.dynamodb_writer import write_changes
+from orders_pipeline.local_stack.moto_hooks import STATUS_PATH
+from orders_pipeline.local_stack.server import client_env, free_port
+from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS
+from orders_pipeline.orders import OrderChange, generate_changes
+
+CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3})
+
+
+def start_stack(port: int, state_dir: str) -> subprocess.Popen[bytes]:
+    """`orders-pipeline local up` on `port` in a new session; returns once it answers."""
+    command = [
+        sys.executable,
+        "-c",
+        "from orders_pipeline.cli import main; main()",
+        "local",
+        "up",
+        "--port",
+        str(port),
+        "--state-dir",
+        state_dir,
+        "--no-deploy",
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{STATUS_PATH}", timeout=2).read()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"local stack exited with {process.returncode}") from None
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("local stack did not answer within 60 s")
+
+
+def stop_stack(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def raw_write_rate(dynamodb: Any, changes: list[OrderChange]) -> float:
+    """Changes/s that `write_changes` (batch_writer) reaches on a plain table without a stream."""
+    table = dynamodb.create_table(
+        TableName="raw-write-benchmark",
+        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table.wait_until_exists()
+    summary = write_changes(table.name, changes, dynamodb_resource=dynamodb)
+    return summary.rate
+
+
+class ObjectWatcher(threading.Thread):
+    """Notes when each object under a prefix is first listed (an upper bound on its arrival)."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.s3, self.bucket, self.prefix, self.interval = s3, bucket, prefix, interval
+        self.first_seen: dict[str, float] = {}
+        self.last_modified: dict[str, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.poll()
+            self.done.wait(self.interval)
+
+    def poll(self) -> None:
+        now = time.time()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        ):
+            for item in page.get("Contents", []):
+                self.first_seen.setdefault(item["Key"], now)
+                self.last_modified[item["Key"]] = item["LastModified"].timestamp()
+
+
+def delivered_lines(s3: Any, bucket: str, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        key: [
+            json.loads(line)
+            for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()
+        ]
+        for key in keys
+    }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--changes", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for S3")
+    args = parser.parse_args()
+
+    changes = list(islice(generate_changes(None, seed=args.seed), args.changes))
+    port = free_port()
+    with tempfile.TemporaryDirectory() as state_dir:
+        process = start_stack(port, state_dir)
+        try:
+            os.environ.update(client_env(f"http://127.0.0.1:{port}"))
+            results = run(changes, args.timeout)
+        finally:
+            stop_stack(process)
+    print(json.dumps(results, indent=2))
+
+
+def run(changes: list[OrderChange], timeout: float) -> dict[str, Any]:
+    from orders_pipeline.deploy import deploy_stack
+
+    dynamodb = boto3.resource("dynamodb", config=CONFIG)
+    s3 = boto3.client("s3", config=CONFIG)
+    outputs = deploy_stack(parameters=dict(LOCAL_DEPLOY_PARAMETERS), poll_interval=0.5)
+    # Measured with the deployed pipeline idle, so both rates pay for the workers' polling.
+    raw_rate = raw_write_rate(dynamodb, changes)
+    bucket, prefix = outputs["DataBucketName"], outputs["RawDataPrefix"]
+    watcher = ObjectWatcher(s3, bucket, prefix)
+    watcher.start()
+
+    # Per order, the k-th write is the k-th stream record of that order (sequence order).
+    written_at: dict[str, list[float]] = defaultdict(list)
+    started = time.time()
+    summary = write_changes(
+        outputs["OrdersTableName"],
+        changes,
+        progress=lambda change: written_at[change.orderid].append(time.time()),
+        dynamodb_resource=dynamodb,
+    )
+
+    deadline = time.monotonic() + timeout
+    lines: dict[str, list[dict[str, Any]]] = {}
+    while time.monotonic() < deadline:
+        new = [key for key in watcher.first_seen if key not in lines]
+        lines.update(delivered_lines(s3, bucket, new))
+        if sum(len(v) for v in lines.values()) >= len(changes):
+            break
+        time.sleep(0.5)
+    watcher.done.set()
+    watcher.join()
+    watcher.poll()
+
+    by_order: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for key, records in lines.items():
+        for record in records:
+            by_order[record["orderid"]].append((int(record["sequence_number"]), key))
+    # LastModified is truncated to the second: an object was written in [LastModified, +1 s),
+    # and no later than the watcher first listed it. Latencies use that upper bound.
+    arrived_by = {
+        key: min(watcher.last_modified[key] + 1, watcher.first_seen[key]) for key in lines
+    }
+    latency_upper, latency_lower = [], []
+    for orderid, writes in written_at.items():
+        delivered = sorted(set(by_order.get(orderid, [])))
+        for written, (_, key) in zip(writes, delivered, strict=False):
+            latency_upper.append(arrived_by[key] - written)
+            latency_lower.append(watcher.last_modified[key] - written)
+    delivered_count = sum(len(set(v)) for v in by_order.values())
+    end_to_end_seconds = max(arrived_by.values()) - started
+    end_to_end_rate = delivered_count / end_to_end_seconds
+    return {
+        "changes": len(changes),
+        "raw_batch_writer_rate_per_s": round(raw_rate),
+        "pipeline_write_rate_per_s": round(summary.rate),
+        "delivered_changes": delivered_count,
+        "s3_objects": len(lines),
+        "end_to_end_seconds": round(end_to_end_seconds, 2),
+        "end_to_end_rate_per_s": round(end_to_end_rate),
+        "end_to_end_vs_raw": round(end_to_end_rate / raw_rate, 3),
+        "latency_s": {
+            "p50": round(statistics.median(latency_upper), 2),
+            "p95": round(percentile(latency_upper, 0.95), 2),
+            "max": round(max(latency_upper), 2),
+        },
+        "latency_lower_bound_s": {
+            "p50": round(statistics.median(latency_lower), 2),
+            "p95": round(percentile(latency_lower, 0.95), 2),
+        },
+        "buffer_interval_s": float(LOCAL_DEPLOY_PARAMETERS["FirehoseBufferIntervalSeconds"]),
+    }
+
+
+if __name__ == "__main__":
+    main()
