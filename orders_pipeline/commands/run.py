@@ -1,0 +1,160 @@
+"""`orders-pipeline run` (what `make run` calls): local AWS stack + Dagster UI + a trickle of orders.
+
+One foreground command; Ctrl-C or SIGTERM stops the UI, the order trickle and the stack, in that order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from orders_pipeline.defs.resources import STACK_NAME_ENV_VAR, environment_from_outputs
+from orders_pipeline.deploy import DEFAULT_STACK_NAME, deploy_stack
+from orders_pipeline.dynamodb_writer import write_changes
+from orders_pipeline.local_stack.server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError
+from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS, LocalStack
+from orders_pipeline.orders.changes import generate_changes
+
+WORKSPACE = Path(__file__).resolve().parents[2] / "workspace.yaml"
+DAGSTER_STOP_SECONDS = 30
+
+
+@click.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address of both servers.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="AWS stack port.")
+@click.option("--dagster-port", default=3000, show_default=True, type=int, help="Dagster UI port.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".local-stack"),
+    show_default=True,
+    help="Worker checkpoints and the Dagster instance (runs, cursors) live here.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.0),
+    default=2.0,
+    show_default=True,
+    help="New mock orders per second written to DynamoDB while running (0: none).",
+)
+@click.option("--seed", type=int, default=None, help="Seed of the order trickle.  [default: random]")
+def run(
+    host: str, port: int, dagster_port: int, state_dir: Path, rate: float, seed: int | None
+) -> None:
+    """Run the whole pipeline on this machine: AWS stack, deployed template, orders, Dagster UI.
+
+    Sensors and schedules are on by default, so with no clicks orders flow through Pipes,
+    Kinesis and Firehose to S3, get crawled, and the Athena aggregates and dashboard refresh.
+    """
+    _require_free_port(host, dagster_port, "--dagster-port")
+    stop_requested = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop_requested.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    state_dir = state_dir.resolve()
+    stack = LocalStack(host=host, port=port, state_dir=state_dir / "aws")
+    dagster: subprocess.Popen[bytes] | None = None
+    trickle: threading.Thread | None = None
+    try:
+        try:
+            stack.start()
+        except PortInUseError as error:
+            raise click.ClickException(str(error)) from error
+        os.environ.update(stack.env())
+        click.echo(f"local AWS stack on {stack.endpoint_url}; deploying infra/template.yaml ...")
+        outputs = deploy_stack(
+            parameters=dict(LOCAL_DEPLOY_PARAMETERS),
+            progress=lambda line: click.echo(f"  {line}"),
+            poll_interval=0.5,
+        )
+        if rate > 0:
+            trickle = threading.Thread(
+                target=_trickle_orders,
+                args=(outputs["OrdersTableName"], rate, seed, stop_requested),
+                name="order-trickle",
+                daemon=True,
+            )
+            trickle.start()
+            click.echo(f"writing ~{rate:g} new orders/s (and their lifecycle) to DynamoDB")
+        dagster = _start_dagster(host, dagster_port, state_dir / "dagster", outputs)
+        click.echo(f"Dagster UI on http://{host}:{dagster_port}  (Ctrl-C stops everything)")
+        click.echo("To use the stack from another shell:")
+        for name, value in stack.env().items():
+            click.echo(f"  export {name}={value}")
+        while not stop_requested.wait(1.0):
+            if dagster.poll() is not None:
+                raise click.ClickException(f"dagster dev exited with code {dagster.returncode}")
+    finally:
+        stop_requested.set()
+        click.echo("stopping ...")
+        if dagster is not None:
+            _stop_dagster(dagster)
+        if trickle is not None:
+            trickle.join(timeout=10)
+        stack.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        click.echo("stopped.")
+
+
+def _require_free_port(host: str, port: int, option: str) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise click.ClickException(
+                f"port {port} on {host} is already in use; pick another with {option}"
+            )
+
+
+def _trickle_orders(table: str, rate: float, seed: int | None, stop: threading.Event) -> None:
+    """Write an endless seeded order stream at `rate` new orders/s until `stop` is set."""
+    changes = generate_changes(
+        None,
+        seed=seed if seed is not None else int.from_bytes(os.urandom(4), "big"),
+        orders_per_second=rate,
+        finish_lifecycles=False,
+    )
+    try:
+        write_changes(table, itertools.takewhile(lambda _: not stop.is_set(), changes), rate=rate)
+    except Exception as error:  # the UI keeps running; say why orders stopped, in one line
+        if not stop.is_set():
+            click.echo(f"order trickle stopped: {type(error).__name__}: {error}", err=True)
+
+
+def _start_dagster(
+    host: str, port: int, home: Path, outputs: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        **environment_from_outputs(outputs),
+        STACK_NAME_ENV_VAR: DEFAULT_STACK_NAME,
+        "DAGSTER_HOME": str(home),
+    }
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    # A new session: the shell's Ctrl-C reaches only us, and we stop dagster with SIGTERM.
+    return subprocess.Popen(
+        [dagster, "dev", "-w", str(WORKSPACE), "-h", host, "-p", str(port)],
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _stop_dagster(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=DAGSTER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
