@@ -1,0 +1,1 @@
+"""Dagster definitions of the pipeline, one folder per domain; `definitions.py` loads them all."""

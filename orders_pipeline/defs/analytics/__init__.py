@@ -1,0 +1,1 @@
+"""Analytics: Athena tables written as Parquet, their checks and schedules."""

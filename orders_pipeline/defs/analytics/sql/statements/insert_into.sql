@@ -1,0 +1,3 @@
+-- Appends the query's rows; Athena writes them under the table location's dt=<day>/ folder.
+INSERT INTO ${database}.${table}
+${query}

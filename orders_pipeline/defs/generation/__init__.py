@@ -1,0 +1,1 @@
+"""Mock order generation: writes order changes to DynamoDB."""

@@ -1,0 +1,1 @@
+"""Ingestion: the Firehose landing zone in S3, its arrival and error sensors."""

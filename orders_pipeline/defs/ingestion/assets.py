@@ -1,0 +1,81 @@
+"""The Firehose landing zone in S3 as an observable external asset, and its error-record check."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import dagster as dg
+
+from orders_pipeline.defs.ingestion.firehose_errors import (
+    ErrorSummary,
+    merge_summaries,
+    summarize_error_records,
+)
+from orders_pipeline.defs.resources import DataLakeResource, failing_clearly
+
+RAW_ORDER_EVENTS = dg.AssetKey("raw_order_events")
+PROCESSING_FAILURES_CHECK = "no_processing_failures"
+
+
+def read_error_summary(
+    data_lake: DataLakeResource, objects: Iterable[Mapping[str, Any]]
+) -> ErrorSummary:
+    """Read the given error objects and summarize the failed records they hold."""
+    return merge_summaries(
+        summarize_error_records(data_lake.read(obj["Key"]).splitlines(), obj["Key"])
+        for obj in objects
+    )
+
+
+def error_summary_metadata(summary: ErrorSummary) -> dict[str, Any]:
+    return {
+        "failed_records": dg.MetadataValue.int(summary.failed_records),
+        "error_codes": dg.MetadataValue.json(summary.error_codes),
+        "sample": dg.MetadataValue.json(summary.sample),
+    }
+
+
+@dg.multi_observable_source_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_ORDER_EVENTS,
+            deps=["generated_orders"],
+            description=(
+                "Flat JSON change records that Firehose delivers under the raw prefix "
+                "(Hive partitions dt=YYYY-MM-DD), and the error records it writes aside."
+            ),
+            kinds={"s3", "json"},
+            group_name="ingestion",
+        )
+    ],
+    name="raw_order_events_observation",
+)
+def raw_order_events(data_lake: DataLakeResource):
+    """Observe the landing zone: object count, bytes, newest object and error objects."""
+    with failing_clearly():
+        objects = list(data_lake.list_objects(data_lake.raw_prefix))
+        error_objects = sum(1 for _ in data_lake.list_objects(data_lake.error_prefix))
+    newest = max(objects, key=lambda obj: (obj["LastModified"], obj["Key"]), default=None)
+    newest_text = f"{newest['Key']} at {newest['LastModified'].isoformat()}" if newest else "none"
+    yield dg.ObserveResult(
+        asset_key=RAW_ORDER_EVENTS,
+        data_version=dg.DataVersion(f"{len(objects)}:{newest_text}"),
+        metadata={
+            "objects": dg.MetadataValue.int(len(objects)),
+            "bytes": dg.MetadataValue.int(sum(obj["Size"] for obj in objects)),
+            "newest_object": dg.MetadataValue.text(newest_text),
+            "error_objects": dg.MetadataValue.int(error_objects),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=RAW_ORDER_EVENTS,
+    name=PROCESSING_FAILURES_CHECK,
+    description="No Firehose error records (e.g. ProcessingFailed) under the error prefix.",
+)
+def no_processing_failures(data_lake: DataLakeResource) -> dg.AssetCheckResult:
+    with failing_clearly():
+        summary = read_error_summary(data_lake, data_lake.list_objects(data_lake.error_prefix))
+    return dg.AssetCheckResult(
+        passed=summary.failed_records == 0, metadata=error_summary_metadata(summary)
+    )

@@ -1,0 +1,271 @@
+"""Resources every domain shares: the AWS services of the stack, named by environment variables.
+
+Unset names fall back to the stack's Outputs (when `ORDERS_STACK_NAME` is set) or to the fixed
+default names of DEVELOPERS.md. Endpoints come from boto3's own configuration (`AWS_ENDPOINT_URL`).
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import boto3
+import dagster as dg
+from botocore.exceptions import BotoCoreError, ClientError
+from dagster_aws.s3 import S3Resource
+from pyathena import connect
+from pyathena.error import Error as AthenaError
+from pyathena.util import RetryConfig
+from pydantic import PrivateAttr
+
+from orders_pipeline.commands.errors import aws_client_config as client_config
+from orders_pipeline.commands.errors import describe_aws_error
+from orders_pipeline.deploy import DeployError, stack_outputs
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One name the pipeline needs: its environment variable, stack Output and fixed default."""
+
+    env_var: str
+    stack_output: str
+    default: str | None
+
+
+SETTINGS = (
+    Setting("ORDERS_TABLE_NAME", "OrdersTableName", "OrdersRawTable"),
+    Setting("ORDERS_DATA_BUCKET", "DataBucketName", None),
+    Setting("ORDERS_RAW_PREFIX", "RawDataPrefix", "raw/orders_raw/"),
+    Setting("ORDERS_ERROR_PREFIX", "ErrorDataPrefix", "errors/orders_raw/"),
+    Setting("ORDERS_ANALYTICS_PREFIX", "AnalyticsPrefix", "analytics/"),
+    Setting("ORDERS_GLUE_DATABASE", "GlueDatabaseName", "orders_db"),
+    Setting("ORDERS_GLUE_CRAWLER", "GlueCrawlerName", "orders-raw-crawler"),
+    Setting("ORDERS_GLUE_RAW_TABLE", "GlueRawTableName", "orders_raw"),
+    Setting("ORDERS_ATHENA_WORKGROUP", "AthenaWorkGroupName", "orders-pipeline"),
+    Setting("ORDERS_ATHENA_OUTPUT_LOCATION", "AthenaOutputLocation", ""),
+)
+STACK_NAME_ENV_VAR = "ORDERS_STACK_NAME"
+
+
+def environment_from_outputs(outputs: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables that point the pipeline at a deployed stack, from its Outputs."""
+    return {s.env_var: outputs[s.stack_output] for s in SETTINGS if s.stack_output in outputs}
+
+
+@cache
+def _stack_outputs(stack_name: str) -> dict[str, str]:
+    """The stack's Outputs, read once; empty when the stack cannot be read.
+
+    An unreadable stack must not stop the code location from loading: the defaults apply, and
+    a setting with no default stays an EnvVar that names itself when a run needs it.
+    """
+    try:
+        client = boto3.client("cloudformation", config=client_config())
+        return stack_outputs(stack_name, client=client)
+    except (BotoCoreError, ClientError, DeployError, ValueError):
+        return {}
+
+
+def setting(env_var: str) -> Any:
+    """Config value for one setting: the EnvVar when set, else the stack Output, else the default.
+
+    An EnvVar stays visible as such in the Dagster UI; a setting with neither an Output nor a
+    default stays an EnvVar so that launching a run names the missing variable.
+    """
+    spec = next(s for s in SETTINGS if s.env_var == env_var)
+    if env_var in os.environ:
+        return dg.EnvVar(env_var)
+    stack_name = os.environ.get(STACK_NAME_ENV_VAR)
+    value = _stack_outputs(stack_name).get(spec.stack_output) if stack_name else None
+    if value:
+        return value
+    return spec.default if spec.default is not None else dg.EnvVar(env_var)
+
+
+@contextmanager
+def failing_clearly() -> Iterator[None]:
+    """Turn an AWS error into a Dagster Failure with one readable line and no retries."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise dg.Failure(description=describe_aws_error(exc), allow_retries=False) from exc
+    except AthenaError as exc:
+        # pyathena's message is Athena's StateChangeReason (e.g. the SQL error), one line.
+        message = " ".join(str(exc).split())
+        raise dg.Failure(
+            description=f"Athena query failed: {message}", allow_retries=False
+        ) from exc
+
+
+class OrdersTableResource(dg.ConfigurableResource):
+    """The DynamoDB table of orders (`OrdersRawTable`)."""
+
+    table_name: str
+    region_name: str | None = None
+
+    def dynamodb(self) -> Any:
+        """A boto3 DynamoDB service resource (what `dynamodb_writer.write_changes` takes)."""
+        return boto3.resource("dynamodb", region_name=self.region_name, config=client_config())
+
+    def table(self) -> Any:
+        return self.dynamodb().Table(self.table_name)
+
+    def live_orders(self) -> tuple[int, Decimal]:
+        """Number of orders in the table and the sum of their `order_total` (exact Decimal)."""
+        table = self.table()
+        count, total = 0, Decimal(0)
+        request: dict[str, Any] = {"ProjectionExpression": "order_total"}
+        while True:
+            page = table.scan(**request)
+            count += len(page["Items"])
+            total += sum((Decimal(item["order_total"]) for item in page["Items"]), Decimal(0))
+            if "LastEvaluatedKey" not in page:
+                return count, total
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class DataLakeResource(dg.ConfigurableResource):
+    """The data bucket: Firehose landing zone, its error prefix and the analytics tables."""
+
+    s3: S3Resource
+    bucket: str
+    raw_prefix: str = "raw/orders_raw/"
+    error_prefix: str = "errors/orders_raw/"
+    analytics_prefix: str = "analytics/"
+
+    _client: Any = PrivateAttr(default=None)
+
+    def client(self) -> Any:
+        # Creating a boto3 client costs far more than a request: make it once per resource.
+        if self._client is None:
+            self._client = self.s3.get_client()
+        return self._client
+
+    def list_objects(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every object under `prefix` (Key, Size, LastModified), across all listing pages."""
+        paginator = self.client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            yield from page.get("Contents", [])
+
+    def read(self, key: str) -> bytes:
+        return self.client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under `prefix`; returns how many were deleted."""
+        client = self.client()
+        keys = [obj["Key"] for obj in self.list_objects(prefix)]
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)
+
+
+class GlueCatalogResource(dg.ConfigurableResource):
+    """The Glue database, its crawler and the raw table the crawler maintains."""
+
+    database: str
+    crawler_name: str
+    raw_table: str
+    region_name: str | None = None
+
+    def client(self) -> Any:
+        return boto3.client("glue", region_name=self.region_name, config=client_config())
+
+    def table_exists(self, table: str) -> bool:
+        try:
+            self.client().get_table(DatabaseName=self.database, Name=table)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+                return False
+            raise
+        return True
+
+    def partition_values(self, table: str) -> list[str]:
+        """The `dt` values of a table's partitions, sorted."""
+        paginator = self.client().get_paginator("get_partitions")
+        pages = paginator.paginate(DatabaseName=self.database, TableName=table)
+        return sorted({p["Values"][0] for page in pages for p in page["Partitions"]})
+
+
+@dataclass(frozen=True)
+class AthenaResult:
+    """One finished Athena query: its id, the bytes it scanned and its rows as dicts."""
+
+    query_id: str
+    bytes_scanned: int
+    rows: list[dict[str, Any]]
+
+
+class AthenaResource(dg.ConfigurableResource):
+    """Athena through pyathena, in the pipeline's workgroup and Glue database."""
+
+    database: str
+    work_group: str
+    output_location: str | None = None
+    region_name: str | None = None
+
+    def run(self, sql: str) -> AthenaResult:
+        """Run one statement to completion; raises pyathena's error with Athena's reason."""
+        connection = connect(
+            s3_staging_dir=self.output_location or "",
+            work_group=self.work_group,
+            schema_name=self.database,
+            region_name=self.region_name,
+            poll_interval=0.2,
+            retry_config=RetryConfig(attempt=2),
+            config=client_config(),
+        )
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            # DDL and INSERT statements return no result set.
+            names = [column[0] for column in cursor.description or []]
+            rows = []
+            if names:
+                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return AthenaResult(
+                query_id=cursor.query_id,
+                bytes_scanned=cursor.data_scanned_in_bytes or 0,
+                rows=rows,
+            )
+
+
+def _region() -> Any:
+    return dg.EnvVar("AWS_REGION") if "AWS_REGION" in os.environ else None
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources every asset, check and sensor uses, keyed by their parameter names."""
+    region = _region()
+    return {
+        "orders_table": OrdersTableResource(
+            table_name=setting("ORDERS_TABLE_NAME"), region_name=region
+        ),
+        "data_lake": DataLakeResource(
+            s3=S3Resource(region_name=region, max_attempts=2),
+            bucket=setting("ORDERS_DATA_BUCKET"),
+            raw_prefix=setting("ORDERS_RAW_PREFIX"),
+            error_prefix=setting("ORDERS_ERROR_PREFIX"),
+            analytics_prefix=setting("ORDERS_ANALYTICS_PREFIX"),
+        ),
+        "glue": GlueCatalogResource(
+            database=setting("ORDERS_GLUE_DATABASE"),
+            crawler_name=setting("ORDERS_GLUE_CRAWLER"),
+            raw_table=setting("ORDERS_GLUE_RAW_TABLE"),
+            region_name=region,
+        ),
+        "athena": AthenaResource(
+            database=setting("ORDERS_GLUE_DATABASE"),
+            work_group=setting("ORDERS_ATHENA_WORKGROUP"),
+            output_location=setting("ORDERS_ATHENA_OUTPUT_LOCATION"),
+            region_name=region,
+        ),
+    }
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # Built when the code location loads, so the environment of that moment names the resources.
+    return dg.Definitions(resources=build_resources())
