@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
+AWSCLI_VENV := .venv-awscli
+AWSCLI_VERSION := 1.45.11
 PORT ?= 4566
 DAGSTER_PORT ?= 3000
 
@@ -25,10 +27,17 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 	@touch $@
 
+# The aws CLI pins its own botocore; the tests drive Athena with it as a user would.
+$(AWSCLI_VENV)/.installed:
+	@test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet 'awscli==$(AWSCLI_VERSION)'
+	@touch $@
+
 run: $(BIN)/.installed ## local AWS stack + Dagster UI with orders flowing (Ctrl-C stops both)
 	$(BIN)/orders-pipeline run --port $(PORT) --dagster-port $(DAGSTER_PORT)
 
-test: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## the whole test suite (installs what it needs)
+test: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(AWSCLI_VENV)/.installed ## the whole test suite (installs what it needs)
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed ## ruff
@@ -38,4 +47,4 @@ bench: $(BIN)/.installed ## run every benchmark and print its figures
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## remove the virtual environments and local state
-	rm -rf $(VENV) $(CHECKOV_VENV) .local-stack .dagster_home .dashboards
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .local-stack .dagster_home .dashboards

@@ -1,5 +1,4 @@
 """Throughput of the Firehose transform on one 20,000-record invocation of generated order changes.
-
 Run from the repository root: `PYTHONPATH=. .venv/bin/python benchmarks/transform_throughput.py`.
 """
 

@@ -1,3 +1,3 @@
-"""orders-pipeline: a streaming CDC analytics pipeline for ecommerce orders on AWS, driven by Dagster."""
+"""orders-pipeline: streaming CDC analytics for ecommerce orders on AWS, orchestrated by Dagster."""
 
 __version__ = "0.1.0"

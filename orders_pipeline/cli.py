@@ -1,5 +1,4 @@
 """The `orders-pipeline` command line: one group, one module per command under `commands/`.
-
 Commands load lazily, so `generate` does not pay for importing Dagster.
 """
 

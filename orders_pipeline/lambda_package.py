@@ -1,5 +1,4 @@
 """Builds the Firehose transform Lambda's deployment zip, byte for byte the same for the same code.
-
 The S3 key carries the zip's hash, so a re-deploy with unchanged code changes nothing.
 """
 

@@ -9,8 +9,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from moto.server import ThreadedMotoServer
 
 from orders_pipeline.deploy import deploy_stack
+from orders_pipeline.local_stack import moto_hooks
 from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS, LocalStack
 
@@ -34,6 +36,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server of the module's own on a free port (never 4566, a user's stack's).
+
+    With the local stack's hooks: they are process-wide once any test starts a LocalStack, so
+    installing them here keeps a module's behaviour independent of test order.
+    """
+    moto_hooks.install()
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

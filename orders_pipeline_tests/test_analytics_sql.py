@@ -1,10 +1,9 @@
-"""The analytics SQL: rendering rules, and what each table's query computes on known raw records.
+"""The analytics SQL: rendering rules, and what each table's query computes on known records."""
 
-Queries are run on DuckDB after sqlglot's Athena -> DuckDB translation, the same translation the
-local Athena engine uses; the expected numbers are worked out by hand from the records.
-"""
+# Queries run on DuckDB after sqlglot's Athena -> DuckDB translation (the one the local Athena
+# engine uses); the expected numbers are worked out by hand from the records.
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
@@ -15,11 +14,14 @@ from orders_pipeline.defs.analytics.sql_templates import (
     AGGREGATE_TABLES,
     PARTITIONED_TABLES,
     check_query,
+    drop_version,
     load_sql,
     partition_refresh,
     table_query,
-    table_rebuild,
+    table_version,
     validate_partition_key,
+    version_of,
+    versioned_rebuild,
 )
 
 RAW_COLUMNS = {
@@ -173,18 +175,57 @@ def test_partition_refresh_targets_only_that_partition():
     assert "partitioned_by = ARRAY['dt']" in plan.create_table
 
 
-def test_orders_current_is_rebuilt_whole_with_ctas_into_its_own_prefix():
-    plan = table_rebuild(
+def test_orders_current_is_rebuilt_as_a_new_version_behind_a_view():
+    version = table_version(datetime(2025, 6, 1, 8, 0, 0, 123456, tzinfo=UTC))
+    plan = versioned_rebuild(
         "orders_current",
         database="orders_db",
         raw_table="orders_raw",
         bucket="data",
         analytics_prefix="analytics",
+        version=version,
     )
-    assert plan.drop_table == "DROP TABLE IF EXISTS orders_db.orders_current"
-    assert plan.table_prefix == "analytics/orders_current/"
-    assert "external_location = 's3://data/analytics/orders_current/'" in plan.create_table
-    assert "partitioned_by" not in plan.create_table
+    assert version == "20250601080000123456"
+    assert plan.version_table == f"orders_current_v{version}"
+    assert plan.version_prefix == f"analytics/orders_current/v={version}/"
+    assert plan.create_version.startswith(f"CREATE TABLE orders_db.orders_current_v{version}\n")
+    assert f"external_location = 's3://data/analytics/orders_current/v={version}/'" in (
+        plan.create_version
+    )
+    assert plan.replace_view == (
+        "CREATE OR REPLACE VIEW orders_db.orders_current AS\n"
+        f"SELECT * FROM orders_db.orders_current_v{version}"
+    )
+    assert drop_version("orders_current", database="orders_db", version=version) == (
+        f"DROP TABLE IF EXISTS orders_db.orders_current_v{version}"
+    )
+    for statement in (plan.create_version, plan.replace_view):
+        assert sqlglot.parse_one(statement, read="athena") is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("orders_current_v20250601080000123456", "20250601080000123456"),
+        ("orders_current", None),
+        ("orders_current_v2025", None),
+        ("daily_sales_v20250601080000123456", None),
+    ],
+)
+def test_only_names_of_versions_are_read_as_versions(name, expected):
+    assert version_of("orders_current", name) == expected
+
+
+def test_a_version_label_must_be_twenty_digits():
+    with pytest.raises(ValueError, match="version must be 20 digits"):
+        versioned_rebuild(
+            "orders_current",
+            database="orders_db",
+            raw_table="orders_raw",
+            bucket="data",
+            analytics_prefix="analytics",
+            version="1; DROP",
+        )
 
 
 def test_every_athena_statement_parses_in_the_athena_dialect():

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from orders_pipeline.defs.analytics.assets import order_events, orders_current
+from orders_pipeline.defs.analytics.assets import order_events, orders_current, rebuild_table
 from orders_pipeline.defs.analytics.checks import (
     FreshnessConfig,
     event_age,
@@ -18,15 +18,18 @@ from orders_pipeline.defs.analytics.checks import (
     unique_event_id,
     unique_orderid,
 )
+from orders_pipeline.defs.analytics.reconciliation import OrderState, reconcile
 from orders_pipeline.defs.catalog.assets import orders_raw, orders_raw_checks
 from orders_pipeline.defs.ingestion.firehose_errors import summarize_error_records
 from orders_pipeline.defs.resources import (
     AthenaResource,
+    AthenaResult,
     DataLakeResource,
     GlueCatalogResource,
     OrdersTableResource,
 )
 
+T0, T1, T2 = "2025-03-01T09:00:00.000Z", "2025-03-01T10:00:00.000Z", "2025-03-01T11:00:00.000Z"
 RAW_CHECKS = ("valid_cdc_event_type", "price_not_negative", "quantity_positive", "orderid_not_null")
 
 
@@ -148,13 +151,39 @@ def clean(local_stack, aws_client):
             ),
         ],
     )
-    table = aws_client("dynamodb")
-    for orderid, total in (("o1", "20.00"), ("o2", "10.00")):
-        table.put_item(
-            TableName=lake.table_name, Item={"orderid": {"S": orderid}, "order_total": {"N": total}}
-        )
+    lake.items = {
+        "o1": item("o1", "20.00", now - timedelta(minutes=2)),
+        "o2": item("o2", "10.00", now - timedelta(minutes=1)),
+    }
+    for order in lake.items.values():
+        aws_client("dynamodb").put_item(TableName=lake.table_name, Item=order)
     lake.result = lake.build()
     return lake
+
+
+def item(orderid: str, total: str, updated: datetime) -> dict:
+    """The attributes of a DynamoDB order item that reconciliation reads."""
+    return {
+        "orderid": {"S": orderid},
+        "order_total": {"N": total},
+        "updated_at": {"S": updated.strftime("%Y-%m-%dT%H:%M:%S.000Z")},
+    }
+
+
+@pytest.fixture
+def restored(clean, aws_client):
+    """The clean lake's DynamoDB table, put back as it was after the test changes it."""
+    yield clean
+    dynamodb = aws_client("dynamodb")
+    for page in dynamodb.get_paginator("scan").paginate(TableName=clean.table_name):
+        for found in page["Items"]:
+            dynamodb.delete_item(TableName=clean.table_name, Key={"orderid": found["orderid"]})
+    for order in clean.items.values():
+        dynamodb.put_item(TableName=clean.table_name, Item=order)
+
+
+def reconciliation(lake) -> dg.AssetCheckResult:
+    return matches_dynamodb(**{k: lake.resources[k] for k in ("athena", "glue", "orders_table")})
 
 
 @pytest.fixture(scope="module")
@@ -205,9 +234,71 @@ def test_unique_orderid_passes_on_the_current_state(clean):
 
 
 def test_reconciliation_passes_when_dynamodb_and_orders_current_agree(clean):
-    result = matches_dynamodb(**{k: clean.resources[k] for k in ("athena", "glue", "orders_table")})
+    result = reconciliation(clean)
     assert result.passed
     assert result.metadata["table_value"].value == str(Decimal("30.00"))
+    assert result.metadata["updated_in_flight"].value == 0
+
+
+def test_reconciliation_leaves_out_changes_after_the_watermark(restored, aws_client):
+    dynamodb, later = aws_client("dynamodb"), datetime.now(UTC) + timedelta(minutes=5)
+    dynamodb.put_item(TableName=restored.table_name, Item=item("o3", "99.00", later))
+    dynamodb.put_item(TableName=restored.table_name, Item=item("o2", "0.00", later))
+    dynamodb.delete_item(TableName=restored.table_name, Key={"orderid": {"S": "o1"}})
+    result = reconciliation(restored)
+    assert result.passed, result.description
+    assert result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata["updated_in_flight"].value == 2
+    assert result.metadata["deleted_in_flight"].value == 1
+    assert result.metadata["dynamodb_orders"].value == result.metadata["table_orders"].value == 0
+
+
+def test_reconciliation_fails_naming_an_order_that_differs_before_the_watermark(
+    restored, aws_client
+):
+    before = datetime.now(UTC) - timedelta(hours=1)
+    changed = item("o2", "11.00", datetime.fromisoformat(restored.items["o2"]["updated_at"]["S"]))
+    dynamodb = aws_client("dynamodb")
+    dynamodb.put_item(TableName=restored.table_name, Item=changed)
+    dynamodb.put_item(TableName=restored.table_name, Item=item("o9", "5.00", before))
+    result = reconciliation(restored)
+    assert not result.passed
+    assert result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata["differing_orders"].value == 2
+    assert (result.metadata["dynamodb_value"].value, result.metadata["table_value"].value) == (
+        "36.00",
+        "30.00",
+    )
+    examples = result.metadata["examples"].value
+    assert examples[0].startswith("o2: DynamoDB 11.00") and examples[1].startswith("o9: missing")
+    assert "2 orders differ" in result.description
+
+
+@pytest.mark.parametrize(
+    ("dynamodb", "table", "passed", "in_flight"),
+    [
+        # an INSERT after the watermark is in flight, not a difference
+        ({"a": ("1.00", T1), "b": ("2.00", T2)}, [("a", "1.00", T1)], True, (1, 0)),
+        # a REMOVE not yet delivered: the table still holds the order
+        ({"a": ("1.00", T1)}, [("a", "1.00", T1), ("b", "2.00", T2)], True, (0, 1)),
+        # a MODIFY lost before the watermark: same order, older state in the table
+        (
+            {"a": ("3.00", T1), "b": ("2.00", T2)},
+            [("a", "1.00", T0), ("b", "2.00", T2)],
+            False,
+            (0, 0),
+        ),
+        # an order twice in the table
+        ({"a": ("1.00", T1)}, [("a", "1.00", T1), ("a", "1.00", T1)], False, (0, 0)),
+    ],
+)
+def test_reconcile_as_of_the_watermark(dynamodb, table, passed, in_flight):
+    outcome = reconcile(
+        {o: OrderState(Decimal(v), t) for o, (v, t) in dynamodb.items()},
+        [(o, OrderState(Decimal(v), t)) for o, v, t in table],
+    )
+    assert outcome.passed is passed, outcome.describe()
+    assert (outcome.updated_in_flight, outcome.deleted_in_flight) == in_flight
 
 
 def test_freshness_passes_for_events_minutes_old(clean):
@@ -257,3 +348,57 @@ def test_error_summary_counts_unreadable_lines_instead_of_dropping_them():
     )
     assert summary.failed_records == 2
     assert summary.error_codes == {"Lambda.ProcessingFailed": 1, "Unreadable": 1}
+
+
+class ReaderWatchingAthena(AthenaResource):
+    """Runs each statement, then reads orders_current as a dashboard query would meanwhile."""
+
+    def run(self, sql: str) -> AthenaResult:
+        result = super().run(sql)
+        if not sql.lstrip().upper().startswith("SELECT"):
+            count = f"SELECT COUNT(*) AS n FROM {self.database}.orders_current"
+            READER_COUNTS.append(int(super().run(count).rows[0]["n"]))
+        return result
+
+
+READER_COUNTS: list[int] = []
+
+
+def versions_in_the_catalog(lake) -> list[str]:
+    names = lake.resources["glue"].table_names()
+    return [name for name in names if name.startswith("orders_current_v")]
+
+
+def test_orders_current_rebuild_never_hides_the_table_from_readers(clean):
+    glue, data_lake = clean.resources["glue"], clean.resources["data_lake"]
+    (previous,) = versions_in_the_catalog(clean)
+    watching = ReaderWatchingAthena(**clean.resources["athena"].model_dump())
+    READER_COUNTS.clear()
+    rebuild_table("orders_current", watching, glue, data_lake)
+    assert READER_COUNTS and set(READER_COUNTS) == {2}, READER_COUNTS
+    (current,) = versions_in_the_catalog(clean)
+    assert current != previous
+    assert glue.table_type("orders_current") == "VIRTUAL_VIEW"
+    keys = [obj["Key"] for obj in data_lake.list_objects("analytics/orders_current/")]
+    version = current.removeprefix("orders_current_v")
+    assert keys and all(k.startswith(f"analytics/orders_current/v={version}/") for k in keys)
+
+
+def test_a_plain_orders_current_table_from_before_versioning_is_replaced_by_the_view(clean):
+    athena, glue, data_lake = (clean.resources[k] for k in ("athena", "glue", "data_lake"))
+    athena.run(f"DROP VIEW {clean.database}.orders_current")
+    data_lake.delete_prefix("analytics/orders_current/")
+    for name in versions_in_the_catalog(clean):
+        athena.run(f"DROP TABLE {clean.database}.{name}")
+    athena.run(
+        f"CREATE TABLE {clean.database}.orders_current WITH (format = 'PARQUET', "
+        f"external_location = 's3://{clean.bucket}/analytics/orders_current/') "
+        f"AS SELECT orderid FROM {clean.database}.order_events"
+    )
+    rebuild_table("orders_current", athena, glue, data_lake)
+    assert glue.table_type("orders_current") == "VIRTUAL_VIEW"
+    (current,) = versions_in_the_catalog(clean)
+    keys = [obj["Key"] for obj in data_lake.list_objects("analytics/orders_current/")]
+    assert keys and all(k.startswith("analytics/orders_current/v=") for k in keys)
+    assert unique_orderid(athena=athena, glue=glue).passed
+    assert reconciliation(clean).passed

@@ -4,7 +4,6 @@ CTAS / INSERT INTO / views / partitions DDL against the Glue catalog."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -14,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders_pipeline.local_stack.moto_hooks import athena as athena_hooks
+from orders_pipeline_tests.prerequisites import aws_cli
 
 QUERY_DEADLINE_S = 60
 DAYS = ("2024-01-01", "2024-01-02", "2024-01-03")
@@ -252,6 +252,28 @@ def test_ctas_writes_partitioned_parquet_and_registers_table_and_partitions(lake
     assert _rows(lake["athena"], total["QueryExecutionId"])[1] == ["150.00", "60"]
 
 
+def test_ctas_with_no_data_creates_the_columns_and_no_rows(lake):
+    s3, glue, bucket = lake["s3"], lake["glue"], lake["bucket"]
+    location = f"s3://{bucket}/analytics/no_data/"
+    execution = lake["run"](
+        f"CREATE TABLE no_data WITH (format='PARQUET', external_location='{location}', "
+        "partitioned_by=ARRAY['dt']) AS SELECT orderid, quantity, dt FROM orders_raw WITH NO DATA"
+    )
+
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    table = glue.get_table(DatabaseName=lake["database"], Name="no_data")["Table"]
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ["orderid", "quantity"]
+    assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="analytics/no_data/")["KeyCount"] == 0
+    counted = lake["run"]("SELECT count(*) AS n FROM no_data")
+    assert _rows(lake["athena"], counted["QueryExecutionId"]) == [["n"], ["0"]]
+    lake["run"](
+        "INSERT INTO no_data SELECT orderid, quantity, dt FROM orders_raw WHERE dt = '2024-01-01'"
+    )
+    counted = lake["run"]("SELECT count(*) AS n FROM no_data")
+    assert _rows(lake["athena"], counted["QueryExecutionId"]) == [["n"], ["10"]]
+
+
 def test_ctas_into_a_non_empty_location_fails(lake):
     lake["s3"].put_object(Bucket=lake["bucket"], Key="analytics/occupied/x", Body=b"1")
     execution = lake["run"](
@@ -348,15 +370,12 @@ def test_partition_ddl_decides_which_data_is_visible(lake):
     assert counts == ["10", "11", "1", "11"]
 
 
-def test_hooks_find_the_moto_internals_they_patch():
-    athena_hooks.check_internals()
-
-
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed")
 def test_aws_cli_runs_a_query_and_follows_result_pages(lake):
+    aws = aws_cli()
+
     def cli(*args: str) -> dict:
         done = subprocess.run(
-            ["aws", "athena", *args, "--output", "json"],
+            [aws, "athena", *args, "--output", "json"],
             capture_output=True, text=True, timeout=QUERY_DEADLINE_S, check=True,
         )  # fmt: skip
         return json.loads(done.stdout)

@@ -43,6 +43,18 @@ def test_ctas_without_properties_defaults_to_parquet_in_the_workgroup_location()
 
 
 @pytest.mark.parametrize(
+    ("suffix", "with_data"), [("", True), (" WITH DATA", True), (" WITH NO DATA", False)]
+)
+def test_ctas_with_no_data_is_parsed(suffix, with_data):
+    statement = sql.parse_statement(
+        "CREATE TABLE t WITH (format='PARQUET', external_location='s3://b/t/') "
+        f"AS SELECT 1 AS a{suffix}"
+    )
+    assert isinstance(statement, sql.CreateTableAs)
+    assert (statement.location, statement.with_data) == ("s3://b/t/", with_data)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         (

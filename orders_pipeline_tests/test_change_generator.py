@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +31,7 @@ from orders_pipeline.orders.model import (
 )
 
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
+REPO_ROOT = Path(__file__).resolve().parent.parent
 FINAL_STATUSES = {OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.RETURNED}
 
 
@@ -57,6 +62,29 @@ def replay(changes: list[OrderChange]) -> dict[str, Order]:
 
 def test_same_seed_and_start_give_an_identical_stream() -> None:
     assert stream(seed=5) == stream(seed=5)
+
+
+def test_same_seed_gives_the_same_stream_in_every_process() -> None:
+    # A process's string hashing (PYTHONHASHSEED) must not leak into the stream: set order
+    # anywhere in the generator or in Faker's locale data would make seeds unreproducible.
+    program = (
+        "import hashlib; from datetime import UTC, datetime;"
+        "from orders_pipeline.orders.changes import generate_changes;"
+        "changes = generate_changes(300, seed=5, start=datetime(2025, 6, 1, tzinfo=UTC));"
+        "print(hashlib.sha256(repr(list(changes)).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", program],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        for hash_seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1
 
 
 @pytest.mark.parametrize("other", [{"seed": 6}, {"start": datetime(2025, 6, 2, tzinfo=UTC)}])

@@ -1,4 +1,6 @@
-"""`orders-pipeline generate`: writes the table, prints a summary, fails in one clear line."""
+"""`orders-pipeline generate`: writes the table, prints a summary, fails in one clear line.
+Bad input and the 1000-order run go through the installed console script, as a user runs them.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +14,56 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import orders_pipeline
 from orders_pipeline.cli import main
 from orders_pipeline.commands.errors import aws_client_config
 from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.orders.changes import apply_changes, generate_changes
 from orders_pipeline_tests import test_dynamodb_writer as writer_tests
+from orders_pipeline_tests.prerequisites import required_program
 from orders_pipeline_tests.test_dynamodb_writer import scan_items
 
-# The moto server and table fixtures are the writer tests' own, shared rather than copied.
-moto_endpoint = writer_tests.moto_endpoint
+# The table fixtures are the writer tests' own, shared rather than copied.
 aws_env = writer_tests.aws_env
 dynamodb = writer_tests.dynamodb
 orders_table = writer_tests.orders_table
 
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
-PROJECT_ROOT = Path(orders_pipeline.__file__).resolve().parents[1]
 
 
 def run(*args: str) -> Any:
     return CliRunner().invoke(main, ["generate", *args], prog_name="orders-pipeline")
+
+
+def run_installed(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`orders-pipeline generate ...` through the installed console script, as a user runs it."""
+    script = required_program(
+        Path(sys.executable).parent / "orders-pipeline", install="pip install -e '.[dev]'"
+    )
+    return subprocess.run(
+        [script, "generate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_count_1000_against_a_moto_server_writes_1000_orders_and_their_changes(
+    orders_table: Any,
+) -> None:
+    done = run_installed(
+        "--count", "1000", "--seed", "11", "--start", "2025-06-01T08:00:00",
+        "--table", orders_table.name, "--no-progress",
+        env=dict(os.environ),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    expected = list(generate_changes(1000, seed=11, start=START))
+    assert "  INSERT  1000" in done.stdout.splitlines()
+    assert f"written   {len(expected)} changes" in done.stdout.splitlines()
+    assert scan_items(orders_table) == apply_changes(expected)
+    records = writer_tests.stream_records(orders_table, len(expected))
+    assert len(records) == len(expected)
+    assert sum(record["eventName"] == "INSERT" for record in records) == 1000
 
 
 def test_generate_writes_the_seeded_stream_and_prints_a_summary(orders_table: Any) -> None:
@@ -93,11 +125,12 @@ def test_help_describes_every_option() -> None:
 def test_bad_input_exits_non_zero_with_one_error_line_naming_it(
     args: list[str], named: str
 ) -> None:
-    result = run(*args)
-    assert result.exit_code == 2
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and named in errors[0], result.output
-    assert "Traceback" not in result.output
+    done = run_installed(*args)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and named in errors[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
 
 
 def test_bad_catalogue_file_is_reported_with_its_line(tmp_path: Path) -> None:
@@ -124,14 +157,8 @@ def test_unreachable_endpoint_fails_fast_in_one_line_without_traceback() -> None
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONPATH": str(PROJECT_ROOT),
     }
-    command = [
-        sys.executable, "-c",
-        "from orders_pipeline.cli import main; main(prog_name='orders-pipeline')",
-        "generate", "--count", "5",
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    done = run_installed("--count", "5", env=env)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [

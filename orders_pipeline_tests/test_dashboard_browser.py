@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from orders_pipeline.dashboard.charts import CHART_TITLES
 from orders_pipeline.dashboard.health import LastCrawl, PipelineHealth
 from orders_pipeline.dashboard.render import render_dashboard
+from orders_pipeline_tests.prerequisites import required_module, required_program
 from orders_pipeline_tests.test_dashboard_render import (
     NOW,
     cdc_frame,
@@ -25,7 +24,9 @@ from orders_pipeline_tests.test_dashboard_render import (
 
 pytestmark = pytest.mark.browser
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+sync_playwright = required_module(
+    "playwright.sync_api", install="pip install -e '.[dev]'"
+).sync_playwright
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -47,19 +48,12 @@ PLOTS_JS = """
 """
 
 
-def chromium_path() -> str | None:
-    """Debian's Chromium; never a downloaded browser."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    path = chromium_path()
-    if path is None:
-        reason = "no Chromium on PATH: install Debian's package (apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI must provide it")
-        pytest.skip(reason)
+    # Debian's Chromium; never a downloaded browser.
+    path = required_program(
+        "chromium", "chromium-browser", install="apt-get install -y chromium (.ci/run does)"
+    )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield launched

@@ -1,5 +1,6 @@
 """The code location loads, and every asset, check, sensor and schedule is declared as specified."""
 
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -139,3 +140,47 @@ def test_the_bucket_has_no_default_so_an_unset_one_stays_a_required_env_var(monk
     monkeypatch.delenv("ORDERS_DATA_BUCKET", raising=False)
     monkeypatch.delenv("ORDERS_STACK_NAME", raising=False)
     assert setting("ORDERS_DATA_BUCKET") == dg.EnvVar("ORDERS_DATA_BUCKET")
+
+
+@pytest.mark.parametrize(
+    ("env_var", "stack_output", "default"),
+    [
+        ("ORDERS_KINESIS_STREAM", "KinesisStreamName", "kinesis-for-sales-data"),
+        ("ORDERS_DELIVERY_STREAM", "DeliveryStreamName", "firehose-sales-data-to-s3"),
+    ],
+)
+def test_stream_names_are_settings_from_the_stack_outputs(
+    monkeypatch, env_var, stack_output, default
+):
+    monkeypatch.delenv(env_var, raising=False)
+    monkeypatch.delenv("ORDERS_STACK_NAME", raising=False)
+    assert setting(env_var) == default
+    assert environment_from_outputs({stack_output: "from-stack"}) == {env_var: "from-stack"}
+    template = (ROOT / "infra" / "template.yaml").read_text()
+    assert f"\n  {stack_output}:\n" in template
+
+
+def test_importing_the_definitions_prints_no_backfill_policy_warning():
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "always",
+            "-c",
+            "from orders_pipeline.definitions import defs; defs()",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "backfill_policy" not in completed.stderr
+
+
+def test_the_backfill_policy_warning_is_silenced_only_where_the_daily_assets_are_declared():
+    import orders_pipeline.defs.analytics.assets  # noqa: F401  (its declarations ran)
+
+    with pytest.warns(dg.BetaWarning, match="backfill_policy"):
+        dg.asset(name="elsewhere", backfill_policy=dg.BackfillPolicy.single_run())(lambda: None)

@@ -1,7 +1,6 @@
-"""`orders-pipeline demo` on a few thousand orders: every aggregate equals a pandas oracle.
+"""`orders-pipeline demo` on a few thousand orders: every aggregate equals a pandas oracle."""
 
-The oracle is computed from the same seeded change stream the demo writes, replayed in memory.
-"""
+# The oracle is computed from the same seeded change stream the demo writes, replayed in memory.
 
 import json
 from collections import defaultdict

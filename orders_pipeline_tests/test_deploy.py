@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 
 from orders_pipeline.commands.deploy import deploy
 from orders_pipeline.deploy import (
@@ -25,7 +23,6 @@ from orders_pipeline.deploy import (
     stack_outputs,
 )
 from orders_pipeline.lambda_package import build_lambda_zip, lambda_zip_key
-from orders_pipeline.local_stack.server import free_port
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -62,30 +59,43 @@ Outputs:
 """
 
 
-@pytest.fixture(scope="module")
-def endpoint_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def client(endpoint_url: str) -> Callable[[str], Any]:
-    """A fresh moto state per test, and a factory of boto3 clients bound to it."""
-    reset = urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()
+def client(moto_endpoint: str) -> Callable[[str], Any]:
+    """A factory of boto3 clients bound to this module's region, emptied before each test.
+
+    moto's state is per process, shared with the session's local stack in another region, so
+    the module clears only its own region instead of resetting the whole server.
+    """
     config = Config(retries={"max_attempts": 1})
 
     def make(service: str) -> Any:
         return boto3.client(
-            service, endpoint_url=endpoint_url, region_name=REGION, config=config, **CREDENTIALS
+            service, endpoint_url=moto_endpoint, region_name=REGION, config=config, **CREDENTIALS
         )
 
+    _clear_region(make)
     return make
+
+
+def _clear_region(make: Callable[[str], Any]) -> None:
+    cloudformation = make("cloudformation")
+    for stack in cloudformation.describe_stacks()["Stacks"]:
+        cloudformation.delete_stack(StackName=stack["StackId"])
+    dynamodb = make("dynamodb")
+    for table in dynamodb.list_tables()["TableNames"]:
+        dynamodb.delete_table(TableName=table)
+    sqs = make("sqs")
+    for queue_url in sqs.list_queues().get("QueueUrls", []):
+        sqs.delete_queue(QueueUrl=queue_url)
+    s3 = make("s3")
+    for bucket in s3.list_buckets()["Buckets"]:
+        name = bucket["Name"]
+        if s3.get_bucket_location(Bucket=name)["LocationConstraint"] != REGION:
+            continue
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=name, Key=version["Key"], VersionId=version["VersionId"])
+        s3.delete_bucket(Bucket=name)
 
 
 @pytest.fixture
@@ -218,6 +228,29 @@ def test_failing_resource_fails_the_deploy_naming_the_cause(
 
     with pytest.raises(DeployError, match=f"stack '{STACK}'.*Table already exists"):
         deploy_test_stack()
+
+
+def test_a_rolled_back_stack_is_replaced_by_the_next_deploy(
+    deploy_test_stack: Callable[..., dict[str, str]], client: Callable[[str], Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(
+        TableName="deploy-test-orders",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+    )
+    with pytest.raises(DeployError):
+        deploy_test_stack()
+    (stack,) = client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    dynamodb.delete_table(TableName="deploy-test-orders")
+
+    outputs = deploy_test_stack()
+
+    assert outputs["TableName"] == "deploy-test-orders"
+    (stack,) = client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_missing_template_is_a_clear_error(
@@ -354,12 +387,12 @@ def test_failure_reason_picks_the_oldest_failed_resource(
 
 
 def test_cli_prints_outputs_as_json(
-    endpoint_url: str,
+    moto_endpoint: str,
     client: Callable[[str], Any],
     template_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,10 +13,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from orders_pipeline.dynamodb_writer import Pacer, write_changes
-from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.orders.changes import (
     ChangeMix,
     EventType,
@@ -30,18 +27,6 @@ from orders_pipeline.orders.model import OrderStatus
 START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 REGION = "us-east-1"
 FEW_RETRIES = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2})
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server of our own on a free port (never 4566, which a user's stack may hold)."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

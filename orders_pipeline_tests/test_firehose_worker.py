@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from orders_pipeline.local_stack.checkpoints import CheckpointStore
 from orders_pipeline.local_stack.firehose import (
     LAMBDA_REQUEST_LIMIT,
     MIB,
@@ -24,6 +25,7 @@ from orders_pipeline.local_stack.firehose import (
     lambda_batches,
     newline_delimited,
 )
+from orders_pipeline.local_stack.polling_worker import PollingWorker
 
 # Test processor: each input is JSON {"verdict", "dt", "value"}; the verdict decides the result.
 PROCESSOR_SOURCE = """
@@ -80,6 +82,31 @@ def test_lambda_batches_keep_every_invocation_under_the_limit_in_order() -> None
     assert [r for batch in batches for r in batch] == records
     assert len(batches) == 2
     assert all(sum(len(r.data_base64) + 400 for r in b) <= LAMBDA_REQUEST_LIMIT for b in batches)
+
+
+def test_worker_wakes_when_held_work_falls_due_not_at_its_next_poll() -> None:
+    class DueSoon(PollingWorker):
+        def __init__(self) -> None:
+            super().__init__(CheckpointStore(None), poll_interval=30, refresh_interval=60)
+            self.polls: list[float] = []
+
+        def refresh(self) -> None:
+            pass
+
+        def poll_once(self) -> bool:
+            self.polls.append(time.monotonic())
+            return False
+
+        def seconds_until_due(self) -> float | None:
+            return 0.05  # e.g. a buffer whose interval ends in 50 ms
+
+    worker = DueSoon()
+    worker.start()
+    try:
+        # With only the 30 s poll interval to go by, the second poll would come after 30 s.
+        wait_for(lambda: len(worker.polls) >= 3, timeout=5, what="polls at the due times")
+    finally:
+        worker.stop()
 
 
 def test_lines_are_newline_terminated_once() -> None:

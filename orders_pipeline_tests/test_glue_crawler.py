@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
-from moto.glue.responses import GlueResponse
 
 from orders_pipeline.local_stack.glue_crawler import (
     infer_json_lines_schema,
@@ -289,12 +288,6 @@ def test_classifier_errors_match_aws(aws_client, call, code):
         else:
             glue.update_classifier(JsonClassifier={"Name": name, "JsonPath": "$"})
     assert raised.value.response["Error"]["Code"] == code
-
-
-def test_hooks_find_the_moto_internals_they_patch():
-    glue_hooks.check_internals()
-    glue_hooks.install()
-    assert GlueResponse.create_classifier is glue_hooks._create_classifier
 
 
 def test_crawl_of_parquet_objects_registers_a_parquet_table(lake):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -70,7 +72,10 @@ def test_port_check_passes_for_a_free_port():
 def test_server_answers_every_service_on_one_port_as_the_fixed_account(server):
     identity = _client("sts", server).get_caller_identity()
     assert identity["Account"] == ACCOUNT_ID
-    assert _client("s3", server).list_buckets()["Buckets"] == []
+    s3 = _client("s3", server)
+    s3.create_bucket(Bucket="one-port-check")
+    assert "one-port-check" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.delete_bucket(Bucket="one-port-check")
 
 
 def test_start_points_in_process_clients_at_itself_with_fixed_credentials(server):
@@ -81,11 +86,26 @@ def test_start_points_in_process_clients_at_itself_with_fixed_credentials(server
     assert session.client("s3").meta.endpoint_url == server.endpoint_url
 
 
-def test_reset_forgets_every_resource(server):
-    s3 = _client("s3", server)
-    s3.create_bucket(Bucket="before-reset")
-    server.reset()
-    assert s3.list_buckets()["Buckets"] == []
+RESET_SCRIPT = """
+import boto3
+from orders_pipeline.local_stack.server import MotoServer, free_port
+server = MotoServer(port=free_port())
+server.start()
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="before-reset")
+server.reset()
+print(len(s3.list_buckets()["Buckets"]))
+server.stop()
+"""
+
+
+def test_reset_forgets_every_resource():
+    # moto's state is per process: reset in a process of its own, not under the session's stack.
+    done = subprocess.run(
+        [sys.executable, "-c", RESET_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
 
 
 def test_stop_frees_the_port():

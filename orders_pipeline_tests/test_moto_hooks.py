@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import inspect
+import pkgutil
 import re
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from moto.athena.models import AthenaBackend
+from moto import backends
+from moto.athena.models import AthenaBackend, Execution, QueryResults
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.firehose.models import FirehoseBackend
-from moto.glue.models import GlueBackend
+from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 from moto.iam.access_control import IAMPolicyStatement
-from moto.kinesis.models import KinesisBackend
+from moto.kinesis.models import KinesisBackend, Record, Shard
+from moto.kinesis.responses import KinesisResponse
 from moto.logs.models import LogsBackend
 from moto.moto_api._internal import urls as moto_api_urls
 from moto.pipes.models import EventBridgePipesBackend
@@ -24,8 +29,18 @@ from moto.s3.models import FakeBucket, S3Backend
 from moto.server import ThreadedMotoServer
 
 from orders_pipeline.local_stack import moto_hooks
+from orders_pipeline.local_stack.moto_hooks import (
+    athena,
+    awslambda,
+    dispatch,
+    dynamodbstreams,
+    glue,
+    internals,
+    kinesis,
+    s3_objects,
+    s3_policy,
+)
 from orders_pipeline.local_stack.moto_hooks import cloudformation as cfn_hooks
-from orders_pipeline.local_stack.moto_hooks import s3_policy
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
@@ -46,7 +61,48 @@ MOTO_FUNCTIONS = {
     "FakeBucket.get_permission": lambda: FakeBucket.get_permission,
     "IAMPolicyStatement.is_action_permitted": lambda: IAMPolicyStatement.is_action_permitted,
     "ThreadedMotoServer.__init__": lambda: ThreadedMotoServer.__init__,
+    "KinesisResponse.put_records": lambda: KinesisResponse.put_records,
+    "KinesisResponse.get_records": lambda: KinesisResponse.get_records,
+    "Shard.get_records": lambda: Shard.get_records,
+    "Shard.get_max_sequence_number": lambda: Shard.get_max_sequence_number,
+    "DynamoDBStreamsHandler.get_records": lambda: DynamoDBStreamsHandler.get_records,
 }
+
+# Hook modules that check their moto internals before patching (cloudformation's are checked by
+# the signature tables here); a new hook module must join them.
+CHECKED_HOOK_MODULES = [
+    athena,
+    awslambda,
+    dispatch,
+    dynamodbstreams,
+    glue,
+    kinesis,
+    s3_objects,
+    s3_policy,
+]
+
+# moto methods the data plane and the Athena/Glue hooks call positionally: their leading parameters.
+CALLED_POSITIONALLY = [
+    (KinesisBackend.put_records, ["self", "stream_arn", "stream_name", "records"]),
+    (KinesisBackend.get_records, ["self", "stream_arn", "shard_iterator", "limit"]),
+    (DynamoDBStreamsBackend.get_records, ["self", "iterator_arn", "limit"]),
+    (S3Backend.list_objects, ["self", "bucket", "prefix", "delimiter", "marker", "max_keys"]),
+    (S3Backend.get_bucket, ["self", "bucket_name"]),
+    (S3Backend.get_object, ["self", "bucket_name", "key_name"]),
+    (S3Backend.put_object, ["self", "bucket_name", "key_name", "value"]),
+    (LogsBackend.ensure_log_group, ["self", "log_group_name"]),
+    (GlueBackend.get_tables, ["self", "database_name", "expression"]),
+    (GlueBackend.get_table, ["self", "database_name", "table_name"]),
+    (GlueBackend.create_table, ["self", "database_name", "table_name", "table_input"]),
+    (GlueBackend.update_table, ["self", "database_name", "table_name", "table_input"]),
+    (GlueBackend.delete_table, ["self", "database_name", "table_name"]),
+    (GlueBackend.batch_create_partition, ["self", "database_name", "table_name"]),
+    (GlueBackend.delete_partition, ["self", "database_name", "table_name", "part_to_delete"]),
+    (GlueBackend.get_crawler, ["self", "name"]),
+    (FakeCrawl.__init__, ["self", "crawler_name"]),
+    (Execution.__init__, ["self", "query", "context", "config", "workgroup"]),
+    (QueryResults.__init__, ["self", "rows", "column_info"]),
+]
 
 # Backend methods the CloudFormation models call, with the parameters they pass.
 BACKEND_METHODS = [
@@ -203,6 +259,11 @@ def test_cloudformation_type_map_is_an_lru_cache_we_can_clear(cached):
             ["self", "action", "resource", "principal", "incoming_condition_values"],
         ),
         ("ThreadedMotoServer.__init__", ["self", "ip_address", "port", "verbose"]),
+        ("KinesisResponse.put_records", ["self"]),
+        ("KinesisResponse.get_records", ["self"]),
+        ("Shard.get_records", ["self", "last_sequence_id", "limit"]),
+        ("Shard.get_max_sequence_number", ["self"]),
+        ("DynamoDBStreamsHandler.get_records", ["self"]),
     ],
 )
 def test_moto_internal_keeps_its_signature(name, parameters):
@@ -218,6 +279,66 @@ def test_moto_internal_keeps_its_signature(name, parameters):
 )
 def test_backend_method_the_cloudformation_models_call_keeps_its_signature(method, parameters):
     assert list(inspect.signature(method).parameters) == parameters
+
+
+@pytest.mark.parametrize(
+    ("method", "parameters"),
+    CALLED_POSITIONALLY,
+    ids=[m.__qualname__ for m, _ in CALLED_POSITIONALLY],
+)
+def test_method_our_hooks_call_keeps_its_leading_parameters(method, parameters):
+    assert list(inspect.signature(method).parameters)[: len(parameters)] == parameters
+
+
+@pytest.mark.parametrize("hook_module", CHECKED_HOOK_MODULES, ids=lambda m: m.__name__)
+def test_hook_module_finds_every_moto_member_it_names(hook_module):
+    hook_module.check_internals()
+
+
+def test_every_hook_module_but_cloudformation_checks_its_internals():
+    modules = {info.name for info in pkgutil.iter_modules(moto_hooks.__path__)}
+    checked = {module.__name__.rsplit(".", 1)[1] for module in CHECKED_HOOK_MODULES}
+    assert modules - {"internals", "cloudformation"} == checked
+
+
+def test_a_moto_member_gone_after_an_upgrade_is_named():
+    class Backend:
+        def kept(self) -> None: ...
+
+    with pytest.raises(RuntimeError, match=r"\.Backend\.removed is gone: hooks\.x needs updating"):
+        internals.require_members("hooks.x", {Backend: ("kept", "removed")})
+
+
+def test_data_plane_reads_the_record_and_shard_state_moto_keeps():
+    shard = Shard(shard_id=0, starting_hash=0, ending_hash=1)
+    record = Record(partition_key="p", data="ZA==", sequence_number=1, explicit_hash_key="1")
+    assert isinstance(shard.records, dict)
+    for attribute in (
+        "partition_key",
+        "data",
+        "sequence_number",
+        "created_at",
+        "created_at_datetime",
+    ):
+        assert hasattr(record, attribute), f"moto's kinesis Record no longer has {attribute}"
+    crawl = FakeCrawl("crawler")
+    for attribute in ("log_group", "log_stream", "message_prefix", "start_time", "end_time"):
+        assert hasattr(crawl, attribute), f"moto's FakeCrawl no longer has {attribute}"
+
+
+def test_glue_crawler_keeps_the_attributes_the_crawl_hooks_read():
+    source = inspect.getsource(FakeCrawler)
+    for attribute in (
+        "self.name",
+        "self.crawls",
+        "self.targets",
+        "self.schema_change_policy",
+        "self.table_prefix",
+        "self.database_name",
+        "self.backend",
+        "self.crawl_elapsed_time",
+    ):
+        assert attribute in source, f"moto's FakeCrawler no longer sets {attribute}"
 
 
 def test_lambda_function_keeps_the_attributes_the_runtime_reads():
@@ -315,3 +436,12 @@ def test_lifecycle_rule_from_cloudformation_has_the_api_shape():
 def test_lifecycle_rule_field_we_cannot_apply_is_named():
     with pytest.raises(ValueError, match="TagFilters"):
         cfn_hooks.lifecycle_rule({"Status": "Enabled", "TagFilters": []})
+
+
+def test_dispatcher_finds_backends_from_the_module_list_taken_once(monkeypatch):
+    moto_hooks.install()
+    listed = list(backends.list_of_moto_modules.moto_original())
+    monkeypatch.setattr("os.listdir", lambda path: pytest.fail(f"listed {path} per request"))
+
+    assert list(backends.list_of_moto_modules()) == listed
+    assert "dynamodb" in backends.list_of_moto_modules()

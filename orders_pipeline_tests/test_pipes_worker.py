@@ -6,13 +6,16 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from orders_pipeline.local_stack.pipes import (
+    STREAM_RETENTION_SECONDS,
+    dead_letter_message,
     evaluate_jsonpath,
+    give_up_condition,
     parse_jsonpath,
     pipe_event,
     pipe_run_from_description,
@@ -123,6 +126,98 @@ def test_pipe_with_unknown_starting_position_is_rejected_naming_it() -> None:
         pipe_run_from_description(_description(SourceParameters=params))
 
 
+def test_pipe_description_gives_retries_bisect_and_dead_letter_queue() -> None:
+    params = {
+        "DynamoDBStreamParameters": {
+            "StartingPosition": "LATEST",
+            "MaximumRetryAttempts": 3,
+            "MaximumRecordAgeInSeconds": 600,
+            "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
+            "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:123456789012:pipe-dlq"},
+        }
+    }
+    run = pipe_run_from_description(_description(SourceParameters=params))
+    assert run is not None
+    assert (run.max_retries, run.max_record_age, run.bisect) == (3, 600, True)
+    assert run.dead_letter_arn == "arn:aws:sqs:us-east-1:123456789012:pipe-dlq"
+
+
+def test_pipe_description_defaults_to_aws_unlimited_retries_without_bisect() -> None:
+    run = pipe_run_from_description(_description())
+    assert run is not None
+    assert (run.max_retries, run.max_record_age, run.bisect) == (-1, -1, False)
+    assert run.dead_letter_arn is None
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "complaint"),
+    [
+        ("MaximumRetryAttempts", -2, "MaximumRetryAttempts -2"),
+        ("MaximumRetryAttempts", "3", "MaximumRetryAttempts '3'"),
+        ("MaximumRecordAgeInSeconds", 604_801, "MaximumRecordAgeInSeconds 604801"),
+        ("DeadLetterConfig", {"Arn": "arn:aws:s3:::bucket"}, "DeadLetterConfig.Arn"),
+    ],
+)
+def test_pipe_with_invalid_failure_settings_is_rejected_naming_them(
+    parameter: str, value: Any, complaint: str
+) -> None:
+    params = {"DynamoDBStreamParameters": {"StartingPosition": "LATEST", parameter: value}}
+    with pytest.raises(ValueError, match=f"pipe p: {complaint}"):
+        pipe_run_from_description(_description(SourceParameters=params))
+
+
+@pytest.mark.parametrize(
+    ("retries", "max_retries", "age", "max_age", "verdict"),
+    [
+        (0, 0, 1.0, -1, "RetryAttemptsExhausted"),  # no retries allowed
+        (1, 2, 1.0, -1, None),
+        (2, 2, 1.0, -1, "RetryAttemptsExhausted"),
+        (10_000, -1, 1.0, -1, None),  # unlimited: retried while the record is in the stream
+        (3, -1, STREAM_RETENTION_SECONDS + 1.0, -1, "RecordAgeExceeded"),
+        (0, 5, 61.0, 60, "RecordAgeExceeded"),
+        (0, -1, 59.0, 60, None),
+    ],
+)
+def test_failing_batch_is_retried_until_its_retries_or_its_age_run_out(
+    retries: int, max_retries: int, age: float, max_age: int, verdict: str | None
+) -> None:
+    assert give_up_condition(retries, max_retries, age, max_age) == verdict
+
+
+def test_dead_letter_message_describes_the_batch_as_aws_pipes_does() -> None:
+    records = [
+        {"dynamodb": {"SequenceNumber": "100", "ApproximateCreationDateTime": 1714566615.9}},
+        {"dynamodb": {"SequenceNumber": "102", "ApproximateCreationDateTime": 1714566617}},
+    ]
+    message = dead_letter_message(
+        "arn:aws:pipes:us-east-1:123456789012:pipe/p",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-05-01T12:30:00.000",
+        "shardId-1",
+        records,
+        "RetryAttemptsExhausted",
+        datetime(2024, 5, 1, 12, 31, 2, 345000, tzinfo=UTC),
+    )
+
+    assert message == {
+        "context": {
+            "partnerResourceArn": "arn:aws:pipes:us-east-1:123456789012:pipe/p",
+            "condition": "RetryAttemptsExhausted",
+        },
+        "version": "1.0",
+        "timestamp": "2024-05-01T12:31:02.345Z",
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-1",
+            "startSequenceNumber": "100",
+            "endSequenceNumber": "102",
+            "approximateArrivalOfFirstRecord": "2024-05-01T12:30:15Z",
+            "approximateArrivalOfLastRecord": "2024-05-01T12:30:17Z",
+            "batchSize": 2,
+            "streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/"
+            "2024-05-01T12:30:00.000",
+        },
+    }
+
+
 # -- the worker, through the AWS APIs ------------------------------------------------------
 
 
@@ -151,7 +246,11 @@ def source_and_target(aws_client: Callable[[str], Any]) -> dict[str, str]:
 
 
 def _create_pipe(
-    pipes: Any, names: dict[str, str], position: str = "TRIM_HORIZON", key: str = ORDER_KEY_PATH
+    pipes: Any,
+    names: dict[str, str],
+    position: str = "TRIM_HORIZON",
+    key: str = ORDER_KEY_PATH,
+    **source: Any,
 ) -> str:
     name = f"pipe-{names['suffix']}"
     pipes.create_pipe(
@@ -159,7 +258,7 @@ def _create_pipe(
         RoleArn=ROLE_ARN,
         Source=names["stream_arn"],
         SourceParameters={
-            "DynamoDBStreamParameters": {"StartingPosition": position, "BatchSize": 10}
+            "DynamoDBStreamParameters": {"StartingPosition": position, "BatchSize": 10, **source}
         },
         Target=names["kinesis_arn"],
         TargetParameters={"KinesisStreamParameters": {"PartitionKey": key}},
@@ -269,10 +368,116 @@ def test_stopped_pipe_sends_nothing_and_resumes_where_it_stopped(
     assert [r["PartitionKey"] for r in records] == ["first", "while-stopped"]
 
 
-def test_record_without_the_partition_key_is_counted_failed_naming_the_path(
+CUSTOMER_KEY_PATH = "$.dynamodb.NewImage.customer.S"
+
+
+@pytest.fixture
+def dead_letter_queue(aws_client: Callable[[str], Any]) -> dict[str, str]:
+    sqs = aws_client("sqs")
+    url = sqs.create_queue(QueueName=f"pipe-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return {"url": url, "arn": arn["QueueArn"]}
+
+
+def _dead_letters(sqs: Any, url: str, count: int) -> list[dict[str, Any]]:
+    """Receive `count` DLQ messages (failing after a deadline), then check no more arrive."""
+    messages: list[dict[str, Any]] = []
+
+    def receive() -> bool:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages) >= count
+
+    wait_for(receive, what=f"{count} dead-letter messages")
+    assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages")
+    return messages
+
+
+def _write_orders(dynamodb: Any, table: str, customers: list[str | None]) -> None:
+    """One INSERT per entry, order ids o-0, o-1, ...; None: an order without a customer."""
+    for i, customer in enumerate(customers):
+        item = {"orderid": {"S": f"o-{i}"}}
+        if customer is not None:
+            item["customer"] = {"S": customer}
+        dynamodb.put_item(TableName=table, Item=item)
+
+
+def _stream_sequence_numbers(aws_client: Callable[[str], Any], stream_arn: str) -> list[str]:
+    streams = aws_client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    return [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+@pytest.mark.parametrize(
+    ("bisect", "delivered", "dead_lettered"),
+    [
+        # Bisected down to the one bad record: its neighbours still reach Kinesis, in order.
+        (True, ["a", "b", "d", "e"], [2]),
+        # Without bisect the whole batch fails and is described in the DLQ.
+        (False, [], [0, 1, 2, 3, 4]),
+    ],
+)
+def test_batch_that_keeps_failing_goes_to_the_dead_letter_queue_after_its_retries(
+    local_stack: Any,
+    aws_client: Callable[[str], Any],
+    source_and_target: dict[str, str],
+    dead_letter_queue: dict[str, str],
+    bisect: bool,
+    delivered: list[str],
+    dead_lettered: list[int],
+) -> None:
+    dynamodb, kinesis = aws_client("dynamodb"), aws_client("kinesis")
+    _write_orders(dynamodb, source_and_target["table"], ["a", "b", None, "d", "e"])
+    sequence_numbers = _stream_sequence_numbers(aws_client, source_and_target["stream_arn"])
+    failure_settings: dict[str, Any] = {
+        "MaximumRetryAttempts": 2,
+        "DeadLetterConfig": {"Arn": dead_letter_queue["arn"]},
+    }
+    if bisect:
+        failure_settings["OnPartialBatchItemFailure"] = "AUTOMATIC_BISECT"
+    name = _create_pipe(
+        aws_client("pipes"), source_and_target, key=CUSTOMER_KEY_PATH, **failure_settings
+    )
+
+    status = wait_for(
+        lambda: (
+            (s := _pipe_status(local_stack, name)) and s["records_put"] + s["failed"] == 5 and s
+        ),
+        what="every record put or failed",
+    )
+    [message] = _dead_letters(aws_client("sqs"), dead_letter_queue["url"], 1)
+    keys = [r["PartitionKey"] for r in _kinesis_records(kinesis, source_and_target["kinesis"])]
+
+    assert keys == delivered
+    pipe_arn = aws_client("pipes").describe_pipe(Name=name)["Arn"]
+    assert message["context"] == {
+        "partnerResourceArn": pipe_arn,
+        "condition": "RetryAttemptsExhausted",
+    }
+    info = message["DDBStreamBatchInfo"]
+    assert info["startSequenceNumber"] == sequence_numbers[dead_lettered[0]]
+    assert info["endSequenceNumber"] == sequence_numbers[dead_lettered[-1]]
+    assert info["batchSize"] == len(dead_lettered)
+    assert info["streamArn"] == source_and_target["stream_arn"]
+    assert (status["failed"], status["dead_lettered"]) == (len(dead_lettered),) * 2
+    assert status["records_put"] == len(delivered)
+    assert status["retries"] == 2  # the one failing (sub)batch, retried MaximumRetryAttempts
+    assert CUSTOMER_KEY_PATH in status["last_error"]
+
+
+def test_failed_batch_without_a_dead_letter_queue_is_counted_and_named(
     local_stack: Any, aws_client: Callable[[str], Any], source_and_target: dict[str, str]
 ) -> None:
-    name = _create_pipe(aws_client("pipes"), source_and_target, key="$.dynamodb.Keys.sku.S")
+    name = _create_pipe(
+        aws_client("pipes"), source_and_target, key="$.dynamodb.Keys.sku.S", MaximumRetryAttempts=0
+    )
     aws_client("dynamodb").put_item(
         TableName=source_and_target["table"], Item={"orderid": {"S": "o-9"}}
     )
@@ -281,8 +486,69 @@ def test_record_without_the_partition_key_is_counted_failed_naming_the_path(
         lambda: (s := _pipe_status(local_stack, name)) and s["failed"] == 1 and s,
         what="the record to be counted failed",
     )
+    assert "RetryAttemptsExhausted" in status["last_error"]
     assert "$.dynamodb.Keys.sku.S" in status["last_error"]
-    assert status["records_put"] == 0
+    assert (status["records_put"], status["dead_lettered"], status["retries"]) == (0, 0, 0)
+
+
+def test_unlimited_retries_hold_the_batch_until_the_pipe_is_fixed(
+    local_stack: Any,
+    aws_client: Callable[[str], Any],
+    source_and_target: dict[str, str],
+    dead_letter_queue: dict[str, str],
+) -> None:
+    dynamodb, kinesis, pipes = aws_client("dynamodb"), aws_client("kinesis"), aws_client("pipes")
+    name = _create_pipe(
+        pipes,
+        source_and_target,
+        key=CUSTOMER_KEY_PATH,
+        MaximumRetryAttempts=-1,
+        DeadLetterConfig={"Arn": dead_letter_queue["arn"]},
+    )
+    _write_orders(dynamodb, source_and_target["table"], [None, "b"])
+
+    status = wait_for(
+        lambda: (s := _pipe_status(local_stack, name)) and s["retries"] >= 3 and s,
+        what="the failing batch to be retried",
+    )
+    assert (status["failed"], status["records_put"]) == (0, 0)
+    assert _kinesis_records(kinesis, source_and_target["kinesis"]) == []
+
+    pipes.update_pipe(
+        Name=name,
+        RoleArn=ROLE_ARN,
+        TargetParameters={"KinesisStreamParameters": {"PartitionKey": ORDER_KEY_PATH}},
+    )
+    records = _wait_for_records(kinesis, source_and_target["kinesis"], 2)
+    assert [r["PartitionKey"] for r in records] == ["o-0", "o-1"]
+    assert _pipe_status(local_stack, name)["failed"] == 0
+    sqs = aws_client("sqs")
+    assert not sqs.receive_message(QueueUrl=dead_letter_queue["url"]).get("Messages")
+
+
+@pytest.mark.parametrize("earlier_change", [True, False], ids=["shard-with-records", "empty"])
+def test_latest_pipe_restarted_sends_what_was_written_while_it_was_down(
+    local_stack: Any,
+    aws_client: Callable[[str], Any],
+    source_and_target: dict[str, str],
+    earlier_change: bool,
+) -> None:
+    dynamodb, kinesis = aws_client("dynamodb"), aws_client("kinesis")
+    table = source_and_target["table"]
+    if earlier_change:
+        dynamodb.put_item(TableName=table, Item={"orderid": {"S": "before"}})
+    name = _create_pipe(aws_client("pipes"), source_and_target, position="LATEST")
+    wait_for(lambda: _pipe_status(local_stack, name), what=f"worker to serve pipe {name}")
+
+    local_stack.stop_workers()
+    try:
+        dynamodb.put_item(TableName=table, Item={"orderid": {"S": "while-down"}})
+    finally:
+        local_stack.start_workers()
+    dynamodb.put_item(TableName=table, Item={"orderid": {"S": "after"}})
+
+    records = _wait_for_records(kinesis, source_and_target["kinesis"], 2)
+    assert [r["PartitionKey"] for r in records] == ["while-down", "after"]
 
 
 def test_pipe_with_an_unsupported_partition_key_path_reports_it(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,10 +16,10 @@ from orders_pipeline.dashboard.charts import CHART_TITLES
 from orders_pipeline.dashboard.kpis import KPI_LABELS
 from orders_pipeline.dashboard.queries import AGGREGATE_TABLES, QUERY_COLUMNS
 from orders_pipeline.dashboard.tables import MONEY_COLUMNS
+from orders_pipeline_tests.prerequisites import checkov
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "infra" / "quicksight.yaml"
-CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 QUICKSIGHT_TYPES = (
     "AWS::QuickSight::DataSource",
     "AWS::QuickSight::DataSet",
@@ -101,13 +100,9 @@ def test_cfn_lint_reports_no_findings() -> None:
 
 
 def test_checkov_passes() -> None:
-    if not CHECKOV.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"checkov is required in CI but {CHECKOV} is missing")
-        pytest.skip(f"checkov venv missing at {CHECKOV}")
     result = subprocess.run(
         [
-            str(CHECKOV),
+            checkov(),
             *("-f", str(TEMPLATE_PATH), "--framework", "cloudformation"),
             *("--compact", "--skip-download", "--output", "json"),
         ],

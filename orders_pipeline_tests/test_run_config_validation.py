@@ -2,14 +2,19 @@
 
 import time
 import uuid
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 
+from orders_pipeline.commands.demo import DemoFailed, _day_range
 from orders_pipeline.defs.analytics.assets import order_events
+from orders_pipeline.defs.generation import clock
 from orders_pipeline.defs.generation.assets import generated_orders
+from orders_pipeline.defs.generation.clock import start_ending_by
 from orders_pipeline.defs.resources import OrdersTableResource
 from orders_pipeline.local_stack.server import free_port
+from orders_pipeline.orders import ChangeMix, generate_changes
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -96,3 +101,40 @@ def test_unreachable_endpoint_fails_the_run_with_one_clear_line_and_no_retry_sto
     assert message.startswith("cannot reach AWS") and "\n" not in message
     assert "AWS_ENDPOINT_URL=http://127.0.0.1:" in message
     assert elapsed < 30, f"failing took {elapsed:.0f} s"
+
+
+NEAR_MIDNIGHT = datetime(2025, 6, 1, 23, 59, 55, tzinfo=UTC)
+
+
+def test_generated_orders_near_midnight_are_dated_no_later_than_now(
+    empty_table, aws_client, monkeypatch
+):
+    monkeypatch.setattr(clock, "utc_now", lambda: NEAR_MIDNIGHT)
+    result = generate(empty_table, {"count": 200, "seed": 3})
+    assert result.success
+    items = aws_client("dynamodb").scan(TableName=empty_table)["Items"]
+    newest = max(item["updated_at"]["S"] for item in items)
+    assert max(item["created_at"]["S"] for item in items) <= newest <= "2025-06-01T23:59:55.000Z"
+    metadata = result.asset_materializations_for_node("generated_orders")[0].metadata
+    assert metadata["start"].value < "2025-06-01T23:59:55.000Z"
+
+
+def test_a_stream_anchored_to_end_by_an_instant_ends_exactly_then():
+    mix = ChangeMix()
+    start = start_ending_by(NEAR_MIDNIGHT, 300, seed=5, orders_per_second=10.0, mix=mix)
+    changes = generate_changes(300, seed=5, start=start, orders_per_second=10.0, mix=mix)
+    newest = max(change.order.updated_at for change in changes if change.order is not None)
+    assert newest == NEAR_MIDNIGHT
+
+
+def test_demo_names_a_day_from_the_data_that_is_not_a_partition_yet():
+    assert _day_range(["2025-05-31", "2025-06-01"], "order-creation day", now=NEAR_MIDNIGHT) == {
+        "dagster/asset_partition_range_start": "2025-05-31",
+        "dagster/asset_partition_range_end": "2025-06-01",
+    }
+    with pytest.raises(DemoFailed) as failed:
+        _day_range(["2025-06-01", "2025-06-02"], "order-creation day", now=NEAR_MIDNIGHT)
+    assert str(failed.value) == (
+        "order-creation day '2025-06-02' is in the future (the data's clock runs ahead of real "
+        "time): daily partitions run from 2025-01-01 to 2025-06-01 (UTC)"
+    )

@@ -15,8 +15,9 @@ from orders_pipeline.defs.ingestion.arrival_cursor import (
     arrival_run_key,
     new_arrivals,
 )
+from orders_pipeline.defs.ingestion.assets import raw_order_events
 from orders_pipeline.defs.ingestion.sensors import firehose_delivery_sensor, firehose_error_sensor
-from orders_pipeline.defs.resources import DataLakeResource
+from orders_pipeline.defs.resources import DataLakeResource, StreamsResource
 
 T0 = datetime(2025, 3, 1, 10, 0, 0, tzinfo=UTC)
 RAW = "raw/orders_raw/"
@@ -197,3 +198,37 @@ def test_error_sensor_reports_each_error_object_once(lake):
     put(lake, f"{ERRORS}processing-failed/dt=2025-03-01/part-1", error_line("x") + b"\n")
     stored = tick(firehose_error_sensor, lake).cursor
     assert tick(firehose_error_sensor, lake, stored).asset_events == []
+
+
+def observe_landing_zone(outputs: dict[str, str], **names: str) -> dg.ExecuteInProcessResult:
+    """Run the landing-zone observation (as the crawl job does) against the deployed stack."""
+    streams = StreamsResource(
+        kinesis_stream=names.get("kinesis_stream", outputs["KinesisStreamName"]),
+        delivery_stream=names.get("delivery_stream", outputs["DeliveryStreamName"]),
+    )
+    data_lake = DataLakeResource(s3=S3Resource(max_attempts=2), bucket=outputs["DataBucketName"])
+    definitions = dg.Definitions(
+        assets=[raw_order_events], resources={"data_lake": data_lake, "streams": streams}
+    )
+    job = definitions.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(asset_selection=[dg.AssetKey("raw_order_events")])
+
+
+def test_landing_zone_observation_reports_the_streams_feeding_it(deployed_stack):
+    result = observe_landing_zone(deployed_stack)
+    (event,) = result.get_asset_observation_events()
+    observation = event.asset_observation_data.asset_observation
+    metadata = {name: value.value for name, value in observation.metadata.items()}
+    assert metadata["delivery_stream"] == deployed_stack["DeliveryStreamName"]
+    assert metadata["delivery_stream_status"] == "ACTIVE"
+    assert set(metadata["delivery_buffering_hints"]) == {"SizeInMBs", "IntervalInSeconds"}
+    assert metadata["kinesis_stream"] == deployed_stack["KinesisStreamName"]
+    assert metadata["kinesis_stream_status"] == "ACTIVE"
+    assert metadata["kinesis_open_shards"] >= 1
+
+
+def test_an_unknown_delivery_stream_fails_the_observation_in_one_line(deployed_stack):
+    with pytest.raises(dg.Failure) as failure:
+        observe_landing_zone(deployed_stack, delivery_stream="no-such-stream")
+    assert "no-such-stream" in failure.value.description
+    assert "\n" not in failure.value.description

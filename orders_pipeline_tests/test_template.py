@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,9 +12,10 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
+from orders_pipeline_tests.prerequisites import checkov
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
-CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +69,9 @@ def test_cfn_lint_reports_no_findings() -> None:
 
 
 def test_checkov_passes_and_every_skip_is_justified() -> None:
-    if not CHECKOV.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"checkov is required in CI but {CHECKOV} is missing (make creates it)")
-        pytest.skip(f"checkov venv missing at {CHECKOV}: create it with the Makefile")
     result = subprocess.run(
         [
-            str(CHECKOV),
+            checkov(),
             "-f",
             str(TEMPLATE_PATH),
             "--framework",

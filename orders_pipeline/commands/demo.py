@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -15,12 +15,15 @@ import dagster as dg
 import pandas as pd
 
 from orders_pipeline.commands.errors import aws_errors
+from orders_pipeline.defs.analytics.partitions import require_daily_partitions
 from orders_pipeline.defs.analytics.schedules import RANGE_END_TAG, RANGE_START_TAG
 from orders_pipeline.defs.analytics.sql_templates import (
     AGGREGATE_TABLES,
     creation_days_query,
     select_table_query,
 )
+from orders_pipeline.defs.generation.assets import DEFAULT_ORDERS_PER_SECOND
+from orders_pipeline.defs.generation.clock import start_ending_by, utc_now
 from orders_pipeline.defs.resources import (
     STACK_NAME_ENV_VAR,
     DataLakeResource,
@@ -28,6 +31,7 @@ from orders_pipeline.defs.resources import (
     environment_from_outputs,
 )
 from orders_pipeline.deploy import DEFAULT_STACK_NAME, DeployError, stack_outputs
+from orders_pipeline.orders import ChangeMix
 from orders_pipeline.orders.model import format_timestamp
 
 GENERATION_STAGE = dg.AssetSelection.assets("generated_orders")
@@ -111,8 +115,15 @@ def _failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
     return failures
 
 
-def _day_range(days: list[str]) -> dict[str, str]:
-    """Run tags that make one run cover the daily partitions from the first to the last day."""
+def _day_range(days: list[str], what: str, now: datetime | None = None) -> dict[str, str]:
+    """Run tags that make one run cover the daily partitions from the first to the last day.
+
+    The days come from the data, so each is checked to be a partition first (DemoFailed if not).
+    """
+    try:
+        require_daily_partitions(days, what, now=now)
+    except ValueError as error:
+        raise DemoFailed(str(error)) from None
     return {RANGE_START_TAG: min(days), RANGE_END_TAG: max(days)}
 
 
@@ -186,12 +197,14 @@ def _crawl_and_build(pipeline: _Pipeline, say: Callable[[str], None]) -> BuildRe
     if not event_days:
         raise DemoFailed(f"the crawler found no partitions in {glue.database}.{glue.raw_table}")
     say(f"building event tables for {event_days[0]} .. {event_days[-1]}")
-    events = run(EVENT_STAGE, stage="event tables", tags=_day_range(event_days))
+    events = run(EVENT_STAGE, stage="event tables", tags=_day_range(event_days, "event day"))
     creation_days = [
         row["dt"] for row in athena.run(creation_days_query(database=glue.database)).rows
     ]
     say(f"building daily tables for {creation_days[0]} .. {creation_days[-1]}")
-    daily = run(DAILY_STAGE, stage="daily tables", tags=_day_range(creation_days))
+    daily = run(
+        DAILY_STAGE, stage="daily tables", tags=_day_range(creation_days, "order-creation day")
+    )
     return BuildResult(
         event_days=event_days,
         tables={
@@ -217,7 +230,16 @@ def run_demo(
     say: Callable[[str], None] = click.echo,
 ) -> DemoResult:
     """Run every stage once against the stack the environment names; raises DemoFailed."""
-    start = start or format_timestamp(datetime.now(UTC))
+    # Unset: the stream ends now, so no order is dated in the future (tomorrow, near midnight).
+    start = start or format_timestamp(
+        start_ending_by(
+            utc_now(),
+            orders,
+            seed=seed,
+            orders_per_second=DEFAULT_ORDERS_PER_SECOND,
+            mix=ChangeMix(),
+        )
+    )
     with _pipeline() as pipeline:
         data_lake = pipeline.live.data_lake
         # Objects already there count as seen with no records: only this run's are awaited.
@@ -282,7 +304,10 @@ def _local_stack(say: Callable[[str], None]) -> Iterator[dict[str, str]]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Generator seed.")
 @click.option(
     "--start",
-    help="Simulated clock origin, ISO 8601 UTC (e.g. 2025-01-31T09:00:00Z); default: now.",
+    help=(
+        "Simulated clock origin, ISO 8601 UTC (e.g. 2025-01-31T09:00:00Z); default: early "
+        "enough that the last change is now."
+    ),
 )
 @click.option(
     "--local/--no-local",

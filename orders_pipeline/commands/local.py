@@ -1,5 +1,4 @@
 """`orders-pipeline local up|status`: the embedded AWS stack in the foreground, and its counters.
-
 `status` asks the running stack over HTTP (GET /moto-api/orders-pipeline/status on its port).
 """
 

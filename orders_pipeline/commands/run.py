@@ -1,6 +1,6 @@
-"""`orders-pipeline run` (what `make run` calls): local AWS stack + Dagster UI + a trickle of orders.
+"""`orders-pipeline run`, what `make run` calls: the local AWS stack, a trickle of orders, the UI.
 
-One foreground command; Ctrl-C or SIGTERM stops the UI, the order trickle and the stack, in that order.
+One foreground command; Ctrl-C or SIGTERM stops the UI, the trickle and the stack, in that order.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ DAGSTER_STOP_SECONDS = 30
     show_default=True,
     help="New mock orders per second written to DynamoDB while running (0: none).",
 )
-@click.option("--seed", type=int, default=None, help="Seed of the order trickle.  [default: random]")
+@click.option("--seed", type=int, default=None, help="Seed of the order trickle. [default: random]")
 def run(
     host: str, port: int, dagster_port: int, state_dir: Path, rate: float, seed: int | None
 ) -> None:
@@ -134,6 +134,10 @@ def _start_dagster(
     host: str, port: int, home: Path, outputs: dict[str, str]
 ) -> subprocess.Popen[bytes]:
     home.mkdir(parents=True, exist_ok=True)
+    instance_config = home / "dagster.yaml"
+    if not instance_config.exists():
+        # The local stack works offline: no usage statistics to send anywhere.
+        instance_config.write_text("telemetry:\n  enabled: false\n")
     env = {
         **os.environ,
         **environment_from_outputs(outputs),

@@ -1,8 +1,7 @@
-"""Resources every domain shares: the AWS services of the stack, named by environment variables.
+"""Resources every domain shares: the stack's AWS services, named by `ORDERS_*` environment
+variables, else the stack's Outputs (`ORDERS_STACK_NAME`), else the defaults of DEVELOPERS.md."""
 
-Unset names fall back to the stack's Outputs (when `ORDERS_STACK_NAME` is set) or to the fixed
-default names of DEVELOPERS.md. Endpoints come from boto3's own configuration (`AWS_ENDPOINT_URL`).
-"""
+# Endpoints come from boto3's own configuration (`AWS_ENDPOINT_URL`): no code path checks for local.
 
 import os
 from collections.abc import Iterator, Mapping
@@ -23,6 +22,7 @@ from pydantic import PrivateAttr
 
 from orders_pipeline.commands.errors import aws_client_config as client_config
 from orders_pipeline.commands.errors import describe_aws_error
+from orders_pipeline.defs.analytics.reconciliation import OrderState
 from orders_pipeline.deploy import DeployError, stack_outputs
 
 
@@ -37,6 +37,8 @@ class Setting:
 
 SETTINGS = (
     Setting("ORDERS_TABLE_NAME", "OrdersTableName", "OrdersRawTable"),
+    Setting("ORDERS_KINESIS_STREAM", "KinesisStreamName", "kinesis-for-sales-data"),
+    Setting("ORDERS_DELIVERY_STREAM", "DeliveryStreamName", "firehose-sales-data-to-s3"),
     Setting("ORDERS_DATA_BUCKET", "DataBucketName", None),
     Setting("ORDERS_RAW_PREFIX", "RawDataPrefix", "raw/orders_raw/"),
     Setting("ORDERS_ERROR_PREFIX", "ErrorDataPrefix", "errors/orders_raw/"),
@@ -113,18 +115,60 @@ class OrdersTableResource(dg.ConfigurableResource):
     def table(self) -> Any:
         return self.dynamodb().Table(self.table_name)
 
-    def live_orders(self) -> tuple[int, Decimal]:
-        """Number of orders in the table and the sum of their `order_total` (exact Decimal)."""
+    def order_states(self) -> dict[str, OrderState]:
+        """Every live order's `order_total` (exact Decimal) and `updated_at`, by orderid.
+
+        The scan reads only those three attributes, so it stays cheap on wide items.
+        """
         table = self.table()
-        count, total = 0, Decimal(0)
-        request: dict[str, Any] = {"ProjectionExpression": "order_total"}
+        states: dict[str, OrderState] = {}
+        request: dict[str, Any] = {
+            "ProjectionExpression": "#id, #total, #updated",
+            "ExpressionAttributeNames": {
+                "#id": "orderid",
+                "#total": "order_total",
+                "#updated": "updated_at",
+            },
+        }
         while True:
             page = table.scan(**request)
-            count += len(page["Items"])
-            total += sum((Decimal(item["order_total"]) for item in page["Items"]), Decimal(0))
+            for item in page["Items"]:
+                states[item["orderid"]] = OrderState(
+                    order_total=Decimal(item["order_total"]), updated_at=item.get("updated_at")
+                )
             if "LastEvaluatedKey" not in page:
-                return count, total
+                return states
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class StreamsResource(dg.ConfigurableResource):
+    """The Kinesis stream the Pipe fills and the Firehose stream that delivers it to S3."""
+
+    kinesis_stream: str
+    delivery_stream: str
+    region_name: str | None = None
+
+    def kinesis_summary(self) -> dict[str, Any]:
+        """Status and open shard count of the Kinesis stream."""
+        client = boto3.client("kinesis", region_name=self.region_name, config=client_config())
+        summary = client.describe_stream_summary(StreamName=self.kinesis_stream)
+        description = summary["StreamDescriptionSummary"]
+        return {"status": description["StreamStatus"], "open_shards": description["OpenShardCount"]}
+
+    def delivery_summary(self) -> dict[str, Any]:
+        """Status of the Firehose stream and the buffering hints of its S3 destination."""
+        client = boto3.client("firehose", region_name=self.region_name, config=client_config())
+        description = client.describe_delivery_stream(DeliveryStreamName=self.delivery_stream)[
+            "DeliveryStreamDescription"
+        ]
+        destination = (description.get("Destinations") or [{}])[0]
+        s3 = destination.get("ExtendedS3DestinationDescription") or destination.get(
+            "S3DestinationDescription", {}
+        )
+        return {
+            "status": description["DeliveryStreamStatus"],
+            "buffering_hints": s3.get("BufferingHints", {}),
+        }
 
 
 class DataLakeResource(dg.ConfigurableResource):
@@ -155,8 +199,11 @@ class DataLakeResource(dg.ConfigurableResource):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix`; returns how many were deleted."""
+        return self.delete_keys([obj["Key"] for obj in self.list_objects(prefix)])
+
+    def delete_keys(self, keys: list[str]) -> int:
+        """Delete the given objects; returns how many were deleted."""
         client = self.client()
-        keys = [obj["Key"] for obj in self.list_objects(prefix)]
         for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys
             batch = [{"Key": key} for key in keys[start : start + 1000]]
             client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
@@ -175,13 +222,22 @@ class GlueCatalogResource(dg.ConfigurableResource):
         return boto3.client("glue", region_name=self.region_name, config=client_config())
 
     def table_exists(self, table: str) -> bool:
+        return self.table_type(table) is not None
+
+    def table_type(self, table: str) -> str | None:
+        """The Glue TableType (EXTERNAL_TABLE, VIRTUAL_VIEW) of a table or view; None if absent."""
         try:
-            self.client().get_table(DatabaseName=self.database, Name=table)
+            found = self.client().get_table(DatabaseName=self.database, Name=table)["Table"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
-                return False
+                return None
             raise
-        return True
+        return found.get("TableType", "EXTERNAL_TABLE")
+
+    def table_names(self) -> list[str]:
+        """Names of every table and view in the database, sorted."""
+        pages = self.client().get_paginator("get_tables").paginate(DatabaseName=self.database)
+        return sorted(table["Name"] for page in pages for table in page["TableList"])
 
     def partition_values(self, table: str) -> list[str]:
         """The `dt` values of a table's partitions, sorted."""
@@ -242,6 +298,11 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "orders_table": OrdersTableResource(
             table_name=setting("ORDERS_TABLE_NAME"), region_name=region
+        ),
+        "streams": StreamsResource(
+            kinesis_stream=setting("ORDERS_KINESIS_STREAM"),
+            delivery_stream=setting("ORDERS_DELIVERY_STREAM"),
+            region_name=region,
         ),
         "data_lake": DataLakeResource(
             s3=S3Resource(region_name=region, max_attempts=2),

@@ -1,5 +1,4 @@
 """Firehose transform Lambda: DynamoDB stream records (via Pipes and Kinesis) to flat JSON lines.
-
 Stdlib only: zipped as-is and deployed with the handler `firehose_transform.lambda_handler`.
 """
 

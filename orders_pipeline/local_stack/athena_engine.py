@@ -159,8 +159,13 @@ class AthenaEngine:
             raise QueryFailed(
                 f"partitioned_by: {keys} must be the last columns of the query, got {names}"
             )
-        count = run.con.execute("SELECT count(*) FROM __ctas").fetchone()[0]
-        partitions = run.write_data("SELECT * FROM __ctas", statement.data_format, location, keys)
+        count, partitions = 0, []
+        # WITH NO DATA: the table gets the query's columns and no files, like on Athena.
+        if statement.with_data:
+            count = run.con.execute("SELECT count(*) FROM __ctas").fetchone()[0]
+            partitions = run.write_data(
+                "SELECT * FROM __ctas", statement.data_format, location, keys
+            )
         data_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c not in keys]
         key_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c in keys]
         table = table_input(name, statement.data_format, data_columns, key_columns, location)

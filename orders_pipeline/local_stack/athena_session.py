@@ -1,8 +1,8 @@
 """One Athena statement's DuckDB session: catalog tables bound to DuckDB views over S3 objects
 (read through the ObjectStore, since DuckDB cannot reach S3 offline), and results written back.
-
-The bytes read are the statement's DataScannedInBytes.
 """
+
+# The bytes read are the statement's DataScannedInBytes.
 
 from __future__ import annotations
 

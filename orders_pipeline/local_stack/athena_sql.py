@@ -46,6 +46,7 @@ class CreateTableAs:
     location: str | None
     partitioned_by: list[str]
     if_not_exists: bool
+    with_data: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ Statement = (
 class Properties:
     values: dict[str, str] = field(default_factory=dict)
     partitioned_by: list[str] = field(default_factory=list)
+    with_data: bool = True
 
 
 def _unquote(name: str) -> str:
@@ -191,6 +193,9 @@ def _ctas_properties(create: exp.Create) -> Properties:
         elif isinstance(prop, exp.PartitionedByProperty):
             columns = prop.this.expressions if isinstance(prop.this, exp.Array) else [prop.this]
             found.partitioned_by = [c.name.lower() for c in columns]
+        elif isinstance(prop, exp.WithDataProperty):
+            # The trailing `WITH [NO] DATA` of a CTAS: sqlglot files it among the properties.
+            found.with_data = not prop.args.get("no")
         elif isinstance(prop, exp.Property):
             found.values[prop.name.lower()] = prop.args["value"].name
         elif isinstance(prop, exp.LocationProperty):
@@ -227,6 +232,7 @@ def parse_statement(sql: str) -> Statement:
             location=props.values.get("external_location"),
             partitioned_by=props.partitioned_by,
             if_not_exists=bool(tree.args.get("exists")),
+            with_data=props.with_data,
         )
     if isinstance(tree, exp.Create) and tree.kind == "VIEW":
         return CreateView(table_ref(tree.this), tree.expression, bool(tree.args.get("replace")))

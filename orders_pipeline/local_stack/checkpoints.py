@@ -99,6 +99,18 @@ class CheckpointStore:
             self._persist()
             return previous is not None
 
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        """Every checkpoint and source binding, in the checkpoint file's layout."""
+        with self._lock:
+            return {"checkpoints": dict(self._values), "sources": dict(self._sources)}
+
+    def restore(self, snapshot: dict[str, dict[str, str]]) -> None:
+        """Take over a `snapshot()` (an in-memory store handed on to a restarted worker)."""
+        with self._lock:
+            self._values = dict(snapshot.get("checkpoints", {}))
+            self._sources = dict(snapshot.get("sources", {}))
+            self._persist()
+
     def items(self, prefix: str = "") -> dict[str, str]:
         with self._lock:
             return {k: v for k, v in self._values.items() if k.startswith(prefix)}

@@ -1,5 +1,4 @@
 """What the Glue crawler and the Athena engine read and write: S3 objects and the Glue catalog.
-
 Protocols, so the logic runs against moto's backends in the server and fakes in tests.
 """
 

@@ -409,6 +409,14 @@ class FirehoseWorker(PollingWorker):
         run.read += read
         return more
 
+    def seconds_until_due(self) -> float | None:
+        due = [
+            run.buffer_started + run.config.interval_seconds - time.monotonic()
+            for run in list(self._runs.values())
+            if run.buffer
+        ]
+        return max(0.0, min(due)) if due else None
+
     def _flush_due(self, run: DeliveryRun) -> bool:
         if not run.buffer:
             return False

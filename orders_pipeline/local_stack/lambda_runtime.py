@@ -1,8 +1,7 @@
-"""Runs a deployed Lambda zip's handler in a warm subprocess per function version, like AWS would.
+"""Runs a deployed Lambda zip's handler in a warm subprocess per function version, as AWS does."""
 
-Run as a script (`python -I lambda_runtime.py`) this file is the child: stdlib only, on purpose.
-Wire format both ways: one JSON header line carrying `size`, then exactly `size` bytes of payload.
-"""
+# Run as a script (`python -I lambda_runtime.py`) this file is the child: stdlib only, on purpose.
+# Wire format both ways: one JSON header line carrying `size`, then exactly `size` bytes of payload.
 
 from __future__ import annotations
 

@@ -129,7 +129,8 @@ class PollingWorker:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("%s worker: %s", self.kind, self.last_error)
             if not more:
-                self._stop.wait(self.poll_interval)
+                due = self.seconds_until_due()
+                self._stop.wait(self.poll_interval if due is None else min(self.poll_interval, due))
         self.checkpoints.flush(force=True)
 
     def refresh(self) -> None:
@@ -143,6 +144,14 @@ class PollingWorker:
         emulator costs a new connection and thread there.
         """
         raise NotImplementedError
+
+    def seconds_until_due(self) -> float | None:
+        """Time until held work falls due (a buffer's interval ends); None when none is held.
+
+        The worker wakes then rather than at its next poll, so a deadline is not missed by up
+        to a poll interval.
+        """
+        return None
 
     def on_stopped(self) -> None:
         """Forget in-flight state so a later start() resumes from the checkpoints."""

@@ -1,5 +1,4 @@
 """moto's ThreadedMotoServer on a port checked to be free, with fixed local credentials and region.
-
 moto's server hangs forever when its port is taken, so the port is probed before it starts.
 """
 

@@ -1,7 +1,5 @@
 """A seeded, simulated-clock stream of order changes (INSERT/MODIFY/REMOVE) for a time-lapse shop.
-
-New orders arrive as a Poisson process; each open order waits in its status, then takes a move from
-`LEGAL_TRANSITIONS`. Events come out in simulated-time order, so the stream interleaves naturally.
+Orders arrive as a Poisson process, then move along `LEGAL_TRANSITIONS`, in simulated-time order.
 """
 
 from __future__ import annotations
@@ -124,6 +122,15 @@ _QUANTITIES = ((1, 60), (2, 22), (3, 10), (4, 5), (5, 3))
 _DISCOUNT_PERCENTS = (5, 10, 15, 20, 25)
 
 
+def _sort_city_lists(local: Faker) -> None:
+    """Faker's it_IT address provider builds its city list from a set, in an order that changes
+    with PYTHONHASHSEED; sorted, the same seed picks the same cities in every process."""
+    for provider in local.get_providers():
+        cities = getattr(provider, "cities", None)
+        if isinstance(cities, list):
+            provider.cities = sorted(cities)  # on this instance only, not Faker's module data
+
+
 @dataclass(frozen=True, slots=True)
 class _Customer:
     customer_id: str
@@ -146,6 +153,8 @@ class _Shop:
         self.rng = random.Random(seed)
         self.faker = Faker([locale for locale, _, _ in _MARKETS])
         self.faker.seed_instance(seed)
+        for locale, _, _ in _MARKETS:
+            _sort_city_lists(self.faker[locale])
         self.mix, self.timing, self.catalogue, self.currency = mix, timing, catalogue, currency
         self.customers: list[_Customer] = []
         self.orders: dict[str, Order] = {}

@@ -1,5 +1,4 @@
 """The order record kept in `OrdersRawTable`: fields, validation, and the legal status lifecycle.
-
 Pure Python: money is `Decimal` end to end and timestamps are UTC, so items round-trip exactly.
 """
 

@@ -1,8 +1,8 @@
 """Athena tables written as Parquet: deduplicated events, current orders and daily aggregates.
+Re-materializing replaces data (a partition, or a whole version of a table), never appends."""
 
-Re-materializing replaces data (partition files removed, then inserted again), so it is idempotent.
-"""
-
+import warnings
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -10,10 +10,16 @@ import dagster as dg
 from orders_pipeline.defs.analytics.partitions import daily_partitions
 from orders_pipeline.defs.analytics.preview import markdown_table
 from orders_pipeline.defs.analytics.sql_templates import (
+    drop_table,
+    drop_version,
     partition_refresh,
     preview_query,
     row_count_query,
-    table_rebuild,
+    table_prefix,
+    table_version,
+    version_of,
+    version_prefix,
+    versioned_rebuild,
 )
 from orders_pipeline.defs.resources import (
     AthenaResource,
@@ -41,6 +47,20 @@ _DAILY = {
     # One run refreshes a range of days (e.g. yesterday and today) table by table.
     "backfill_policy": dg.BackfillPolicy.single_run(),
 }
+
+
+def daily_asset(**kwargs: Any) -> Any:
+    """`dg.asset` with the daily settings, without Dagster's BetaWarning about backfill_policy.
+
+    Dagster warns on every declaration that uses backfill_policy, so each import of the
+    definitions (dagster dev, demo, dashboard) printed it once per daily table. The single-run
+    policy is a deliberate choice; only that one warning, only here, is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning
+        )
+        return dg.asset(**_DAILY, **kwargs)
 
 
 def _table_metadata(
@@ -103,21 +123,59 @@ def refresh_partitions(
     )
 
 
-def rebuild_table(
+def _drop_legacy_table(
     table: str, athena: AthenaResource, glue: GlueCatalogResource, data_lake: DataLakeResource
+) -> None:
+    """Remove a plain table of the view's name, left by a pipeline from before the versioning.
+
+    CREATE OR REPLACE VIEW refuses to replace a table; readers miss it only during this one-off
+    migration. Its files sit directly under the table prefix, beside the `v=` version folders.
+    """
+    athena.run(drop_table(table, database=glue.database))
+    prefix = table_prefix(data_lake.analytics_prefix, table)
+    legacy = [
+        obj["Key"]
+        for obj in data_lake.list_objects(prefix)
+        if not obj["Key"].startswith(f"{prefix}v=")
+    ]
+    data_lake.delete_keys(legacy)
+
+
+def rebuild_table(
+    table: str,
+    athena: AthenaResource,
+    glue: GlueCatalogResource,
+    data_lake: DataLakeResource,
+    now: datetime | None = None,
 ) -> dg.MaterializeResult:
-    """Rebuild an unpartitioned table: drop it, remove its files, CREATE TABLE AS again."""
-    plan = table_rebuild(
+    """Rebuild an unpartitioned table atomically for readers (see `VersionedRebuild`).
+
+    CTAS writes a new version beside the one readers use, the view switches to it, then the
+    older versions and their files go.
+    """
+    plan = versioned_rebuild(
         table,
         database=glue.database,
         raw_table=glue.raw_table,
         bucket=data_lake.bucket,
         analytics_prefix=data_lake.analytics_prefix,
+        version=table_version(now or datetime.now(UTC)),
     )
     with failing_clearly():
-        athena.run(plan.drop_table)
-        data_lake.delete_prefix(plan.table_prefix)
-        create = athena.run(plan.create_table)
+        # Only older versions are dropped: a concurrent rebuild's newer version is left alone.
+        older = [
+            version
+            for version in (version_of(table, name) for name in glue.table_names())
+            if version is not None and version < plan.version
+        ]
+        data_lake.delete_prefix(plan.version_prefix)  # CTAS refuses a non-empty location
+        create = athena.run(plan.create_version)
+        if glue.table_type(table) not in (None, "VIRTUAL_VIEW"):
+            _drop_legacy_table(table, athena, glue, data_lake)
+        athena.run(plan.replace_view)
+        for version in older:
+            athena.run(drop_version(table, database=glue.database, version=version))
+            data_lake.delete_prefix(version_prefix(data_lake.analytics_prefix, table, version))
         rows = int(athena.run(row_count_query(table, database=glue.database)).rows[0]["row_count"])
         preview = athena.run(preview_query(table, database=glue.database)).rows
     return dg.MaterializeResult(
@@ -126,18 +184,19 @@ def rebuild_table(
             "preview": dg.MetadataValue.md(markdown_table(preview)),
             "athena_query_id": dg.MetadataValue.text(create.query_id),
             "bytes_scanned": dg.MetadataValue.int(create.bytes_scanned),
-            **_table_metadata(table, glue, data_lake, plan.table_prefix),
+            "version_table": dg.MetadataValue.text(f"{glue.database}.{plan.version_table}"),
+            "versions_dropped": dg.MetadataValue.int(len(older)),
+            **_table_metadata(table, glue, data_lake, plan.version_prefix),
         }
     )
 
 
-@dg.asset(
+@daily_asset(
     deps=["orders_raw"],
     description=(
         "Every change event once (one row per event_id, typed columns), partitioned by event "
         "date: a replayed stream changes nothing."
     ),
-    **_DAILY,
 )
 def order_events(
     context: dg.AssetExecutionContext,
@@ -162,13 +221,12 @@ def orders_current(
     return rebuild_table("orders_current", athena, glue, data_lake)
 
 
-@dg.asset(
+@daily_asset(
     deps=["orders_current"],
     description=(
         "Per order-creation day, category and product: orders, units, gross revenue, discounts, "
         "net revenue (less orders now cancelled or returned) and average order value."
     ),
-    **_DAILY,
 )
 def daily_sales(
     context: dg.AssetExecutionContext,
@@ -179,14 +237,13 @@ def daily_sales(
     return refresh_partitions("daily_sales", context.partition_keys, athena, glue, data_lake)
 
 
-@dg.asset(
+@daily_asset(
     # The funnel of a creation day reads that day's orders' whole history, later days included.
     deps=[dg.AssetDep("order_events", partition_mapping=dg.AllPartitionMapping())],
     description=(
         "Per order-creation day: orders that ever reached each status and the conversion, "
         "cancellation and return rates."
     ),
-    **_DAILY,
 )
 def daily_status_funnel(
     context: dg.AssetExecutionContext,
@@ -199,10 +256,9 @@ def daily_status_funnel(
     )
 
 
-@dg.asset(
+@daily_asset(
     deps=["order_events"],
     description="INSERT, MODIFY and REMOVE events and inserted revenue per UTC hour.",
-    **_DAILY,
 )
 def hourly_cdc_activity(
     context: dg.AssetExecutionContext,

@@ -1,11 +1,9 @@
 """Athena SQL of the analytics tables and checks, rendered from the `.sql` files beside it.
-
-Pure text functions: no AWS calls, so every statement the assets run can be tested directly.
-"""
+Pure text functions (no AWS calls), so every statement the assets run is tested directly."""
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import resources
 from string import Template
 
@@ -137,12 +135,34 @@ class PartitionRefresh:
 
 
 @dataclass(frozen=True)
-class TableRebuild:
-    """Statements that rebuild an unpartitioned table; the S3 prefix is emptied before CTAS."""
+class VersionedRebuild:
+    """How to publish a new version of an unpartitioned table behind a view of its name.
 
-    drop_table: str
-    table_prefix: str
-    create_table: str
+    Readers query the view; `replace_view` switches it from the previous version to the new one
+    in one catalog update, so they never see a missing or half-written table.
+    """
+
+    version: str
+    version_table: str
+    version_prefix: str
+    create_version: str
+    replace_view: str
+
+
+_VERSION = re.compile(r"\d{20}")
+
+
+def version_of(table: str, name: str) -> str | None:
+    """The version of a Glue table named `<table>_v<version>`, else None."""
+    stem = f"{table}_v"
+    if name.startswith(stem) and _VERSION.fullmatch(name[len(stem) :]):
+        return name[len(stem) :]
+    return None
+
+
+def table_version(moment: datetime) -> str:
+    """A version label from a UTC instant: 20 digits down to the microsecond, sortable as text."""
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
 
 
 def table_prefix(analytics_prefix: str, table: str) -> str:
@@ -180,23 +200,55 @@ def partition_refresh(
     )
 
 
-def table_rebuild(
-    table: str, *, database: str, raw_table: str, bucket: str, analytics_prefix: str
-) -> TableRebuild:
-    """Plan to rebuild an unpartitioned table from scratch with CREATE TABLE AS."""
+def version_prefix(analytics_prefix: str, table: str, version: str) -> str:
+    """S3 key prefix of one version, e.g. `analytics/orders_current/v=20250601080000000000/`."""
+    return f"{table_prefix(analytics_prefix, table)}v={version}/"
+
+
+def drop_table(table: str, *, database: str) -> str:
+    """DROP TABLE IF EXISTS; Athena leaves the table's files, so they are deleted separately."""
+    return render(
+        "statements/drop_table.sql",
+        database=validate_identifier("database", database),
+        table=validate_identifier("table", table),
+    )
+
+
+def drop_version(table: str, *, database: str, version: str) -> str:
+    """DROP TABLE of one version of a versioned table."""
+    return drop_table(f"{table}_v{version}", database=database)
+
+
+def versioned_rebuild(
+    table: str,
+    *,
+    database: str,
+    raw_table: str,
+    bucket: str,
+    analytics_prefix: str,
+    version: str,
+) -> VersionedRebuild:
+    """Plan to rebuild an unpartitioned table as a new version (CTAS) and point its view at it."""
     if table in PARTITIONED_TABLES or table not in AGGREGATE_TABLES:
         raise ValueError(f"table must be an unpartitioned aggregate table, got {table!r}")
+    if not _VERSION.fullmatch(version):
+        raise ValueError(f"version must be 20 digits (see table_version), got {version!r}")
     # The query has no dt parameter; any valid date satisfies the shared renderer.
     query = table_query(table, database=database, raw_table=raw_table, dt="1970-01-01")
-    prefix = table_prefix(analytics_prefix, table)
-    return TableRebuild(
-        drop_table=render("statements/drop_table.sql", database=database, table=table),
-        table_prefix=prefix,
-        create_table=render(
+    prefix = version_prefix(analytics_prefix, table, version)
+    version_table = f"{table}_v{version}"
+    return VersionedRebuild(
+        version=version,
+        version_table=version_table,
+        version_prefix=prefix,
+        create_version=render(
             "statements/create_table.sql",
             database=database,
-            table=table,
+            table=version_table,
             location=f"s3://{bucket}/{prefix}",
             query=query,
+        ),
+        replace_view=render(
+            "statements/replace_view.sql", database=database, view=table, table=version_table
         ),
     )

@@ -1,7 +1,5 @@
 """Run a Glue crawler to completion: start it (or join a running crawl), wait with a deadline.
-
-Takes a boto3 Glue client and a clock, so the waiting logic is tested without a real crawler.
-"""
+Takes a boto3 Glue client and a clock, so the waiting is tested without a real crawler."""
 
 from __future__ import annotations
 

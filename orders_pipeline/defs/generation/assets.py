@@ -6,10 +6,14 @@ from datetime import datetime
 import dagster as dg
 from pydantic import Field, field_validator
 
+from orders_pipeline.defs.generation import clock
 from orders_pipeline.defs.resources import OrdersTableResource, failing_clearly
 from orders_pipeline.dynamodb_writer import write_changes
 from orders_pipeline.orders import ChangeMix, EventType, generate_changes
-from orders_pipeline.orders.model import parse_timestamp
+from orders_pipeline.orders.model import format_timestamp, parse_timestamp
+
+# Simulated new orders per second when the run config sets no write rate.
+DEFAULT_ORDERS_PER_SECOND = 10.0
 
 # Run config names the mix by event kind ("cancel"), the generator by field ("cancel_rate").
 EVENT_KINDS = tuple(f.name.removesuffix("_rate") for f in fields(ChangeMix))
@@ -23,7 +27,10 @@ class GenerateOrdersConfig(dg.Config):
     seed: int = Field(default=0, description="Same seed and start, same orders and changes.")
     start: str | None = Field(
         default=None,
-        description="Simulated clock origin, ISO 8601 UTC (e.g. 2025-01-31T09:00:00Z); unset: now.",
+        description=(
+            "Simulated clock origin, ISO 8601 UTC (e.g. 2025-01-31T09:00:00Z); unset: early "
+            "enough that the batch's last change is now, so no order is dated in the future."
+        ),
     )
     event_mix: dict[str, float] = Field(
         default_factory=dict,
@@ -69,11 +76,19 @@ class GenerateOrdersConfig(dg.Config):
 def generated_orders(
     config: GenerateOrdersConfig, orders_table: OrdersTableResource
 ) -> dg.MaterializeResult:
+    orders_per_second = config.rate or DEFAULT_ORDERS_PER_SECOND
+    start = config.start_time() or clock.start_ending_by(
+        clock.utc_now(),
+        config.count,
+        seed=config.seed,
+        orders_per_second=orders_per_second,
+        mix=config.change_mix(),
+    )
     changes = generate_changes(
         config.count,
         seed=config.seed,
-        start=config.start_time(),
-        orders_per_second=config.rate or 10.0,
+        start=start,
+        orders_per_second=orders_per_second,
         mix=config.change_mix(),
     )
     with failing_clearly():
@@ -96,5 +111,6 @@ def generated_orders(
             "changes_per_second": dg.MetadataValue.float(round(summary.rate, 1)),
             "table": dg.MetadataValue.text(orders_table.table_name),
             "seed": dg.MetadataValue.int(config.seed),
+            "start": dg.MetadataValue.text(format_timestamp(start)),
         }
     )

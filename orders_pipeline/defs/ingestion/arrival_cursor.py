@@ -1,8 +1,7 @@
-"""Which S3 objects are new since a sensor's last tick, tracked by a small cursor.
+"""Which S3 objects are new since a sensor's last tick, tracked by a small cursor."""
 
-The cursor is the newest LastModified seen plus the keys written at that same instant: objects
-landing in the same second are not missed, and the cursor stays as small as one instant's keys.
-"""
+# The cursor is the newest LastModified seen plus the keys written at that same instant: objects
+# landing in the same second are not missed, and the cursor stays as small as one instant's keys.
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from orders_pipeline.defs.ingestion.firehose_errors import (
     merge_summaries,
     summarize_error_records,
 )
-from orders_pipeline.defs.resources import DataLakeResource, failing_clearly
+from orders_pipeline.defs.resources import DataLakeResource, StreamsResource, failing_clearly
 
 RAW_ORDER_EVENTS = dg.AssetKey("raw_order_events")
 PROCESSING_FAILURES_CHECK = "no_processing_failures"
@@ -49,11 +49,13 @@ def error_summary_metadata(summary: ErrorSummary) -> dict[str, Any]:
     ],
     name="raw_order_events_observation",
 )
-def raw_order_events(data_lake: DataLakeResource):
-    """Observe the landing zone: object count, bytes, newest object and error objects."""
+def raw_order_events(data_lake: DataLakeResource, streams: StreamsResource):
+    """Observe the landing zone (objects, bytes, newest, error objects) and the streams into it."""
     with failing_clearly():
         objects = list(data_lake.list_objects(data_lake.raw_prefix))
         error_objects = sum(1 for _ in data_lake.list_objects(data_lake.error_prefix))
+        kinesis = streams.kinesis_summary()
+        delivery = streams.delivery_summary()
     newest = max(objects, key=lambda obj: (obj["LastModified"], obj["Key"]), default=None)
     newest_text = f"{newest['Key']} at {newest['LastModified'].isoformat()}" if newest else "none"
     yield dg.ObserveResult(
@@ -64,6 +66,12 @@ def raw_order_events(data_lake: DataLakeResource):
             "bytes": dg.MetadataValue.int(sum(obj["Size"] for obj in objects)),
             "newest_object": dg.MetadataValue.text(newest_text),
             "error_objects": dg.MetadataValue.int(error_objects),
+            "delivery_stream": dg.MetadataValue.text(streams.delivery_stream),
+            "delivery_stream_status": dg.MetadataValue.text(delivery["status"]),
+            "delivery_buffering_hints": dg.MetadataValue.json(delivery["buffering_hints"]),
+            "kinesis_stream": dg.MetadataValue.text(streams.kinesis_stream),
+            "kinesis_stream_status": dg.MetadataValue.text(kinesis["status"]),
+            "kinesis_open_shards": dg.MetadataValue.int(kinesis["open_shards"]),
         },
     )
 

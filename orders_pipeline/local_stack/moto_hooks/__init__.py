@@ -1,8 +1,7 @@
-"""Every touch of moto's internals, one module per service; `install()` applies them all.
+"""Every touch of moto's internals, one module per service; `install()` applies them all."""
 
-moto is pinned exactly (pyproject); orders_pipeline_tests/test_moto_hooks.py fails loudly when an
-upgrade moves an internal these modules rely on.
-"""
+# moto is pinned exactly (pyproject); orders_pipeline_tests/test_moto_hooks.py fails loudly when an
+# upgrade moves an internal these modules rely on.
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from orders_pipeline.local_stack.moto_hooks import (
     athena,
     awslambda,
     cloudformation,
+    dispatch,
     dynamodbstreams,
     glue,
     kinesis,
@@ -38,6 +38,7 @@ def install() -> None:
     with _install_lock:
         if _installed:
             return
+        dispatch.install()
         cloudformation.install()
         awslambda.install()
         dynamodbstreams.install()

@@ -1,8 +1,7 @@
-"""moto Athena hooks: StartQueryExecution really runs the SQL (AthenaEngine, in a worker thread).
+"""moto Athena hooks: StartQueryExecution really runs the SQL (AthenaEngine, in a worker thread)."""
 
-Relies on moto 5.2.5's `AthenaBackend.executions/query_results/work_groups`, `Execution`,
-`QueryResults` and `AthenaResponse`; `check_internals()` names any that moved.
-"""
+# Relies on moto 5.2.5's `AthenaBackend.executions/query_results/work_groups`, `Execution`,
+# `QueryResults` and `AthenaResponse`; `check_internals()` names any that moved.
 
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ from orders_pipeline.local_stack.athena_engine import (
 from orders_pipeline.local_stack.athena_results import result_page, wire_rows
 from orders_pipeline.local_stack.data_access import as_folder
 from orders_pipeline.local_stack.moto_hooks.glue import MotoGlueCatalog
+from orders_pipeline.local_stack.moto_hooks.internals import require_members
 from orders_pipeline.local_stack.moto_hooks.s3_objects import MotoObjectStore
 
 # Two cores are shared by everything: queries beyond this wait in QUEUED, as on Athena.
@@ -42,13 +42,7 @@ def check_internals() -> None:
         Execution: ("__init__",),
         QueryResults: ("to_dict",),
     }
-    for owner, attributes in needed.items():
-        for attribute in attributes:
-            if not hasattr(owner, attribute):
-                raise RuntimeError(
-                    f"moto internal {owner.__module__}.{owner.__name__}.{attribute} is gone: "
-                    "orders_pipeline.local_stack.moto_hooks.athena needs updating for this moto"
-                )
+    require_members(__name__, needed)
 
 
 class EngineExecution(Execution):

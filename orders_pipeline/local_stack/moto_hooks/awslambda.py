@@ -1,8 +1,7 @@
-"""Lambda Invoke runs the deployed zip (moto's `LambdaFunction.code_bytes`), no Docker needed.
+"""Lambda Invoke runs the deployed zip (moto's `LambdaFunction.code_bytes`), no Docker needed."""
 
-Replaces `LambdaFunction.invoke` (the path of the Invoke API and of moto's own event sources) and
-`LambdaFunction._invoke_lambda` (moto's Docker runner) with the warm-process runtime.
-"""
+# Replaces `LambdaFunction.invoke` (the path of the Invoke API and of moto's own event sources) and
+# `LambdaFunction._invoke_lambda` (moto's Docker runner) with the warm-process runtime.
 
 from __future__ import annotations
 
@@ -11,21 +10,30 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.logs.models import LogsBackend
 
 from orders_pipeline.local_stack import lambda_runtime
+from orders_pipeline.local_stack.moto_hooks.internals import replace_member, require_members
 
 # Event (asynchronous) invocations run here; AWS queues them the same way.
 _event_invocations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-event")
 
 
+def check_internals() -> None:
+    """Raise naming the first moto internal these hooks need that is gone (after an upgrade)."""
+    require_members(
+        __name__,
+        {
+            LambdaFunction: ("invoke", "_invoke_lambda", "save_logs"),
+            LogsBackend: ("ensure_log_group",),
+        },
+    )
+
+
 def install() -> None:
-    if LambdaFunction.invoke is _invoke:
-        return
-    # Kept so tests can check moto's own signatures after patching.
-    _invoke.moto_original = LambdaFunction.invoke  # type: ignore[attr-defined]
-    _invoke_lambda.moto_original = LambdaFunction._invoke_lambda  # type: ignore[attr-defined]
-    LambdaFunction.invoke = _invoke
-    LambdaFunction._invoke_lambda = _invoke_lambda
+    check_internals()
+    replace_member(LambdaFunction, "invoke", _invoke)
+    replace_member(LambdaFunction, "_invoke_lambda", _invoke_lambda)
 
 
 def function_spec(function: LambdaFunction) -> lambda_runtime.FunctionSpec:

@@ -4,11 +4,13 @@ properties it ignores on its own types, and UpdateStack's "No updates are to be 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from moto.athena.models import athena_backends
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
-from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack
+from moto.cloudformation.parsing import OutputMap
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
@@ -62,6 +64,7 @@ def install() -> None:
     CloudFormationBackend.update_stack = _no_updates_update_stack(
         CloudFormationBackend.update_stack
     )
+    Stack.create_resources = _rolling_back_create_resources(Stack.create_resources)
 
 
 def typed(value: Any) -> Any:
@@ -814,3 +817,64 @@ def _previous_values_filled_in(
             parameter = {"ParameterKey": key, "ParameterValue": text}
         filled.append(parameter)
     return filled
+
+
+def _rolling_back_create_resources(original: Any) -> Any:
+    """A resource that fails to create rolls the stack back to ROLLBACK_COMPLETE, as AWS does.
+
+    moto raises out of CreateStack instead and leaves a half-made stack whose lazily resolved
+    outputs retry the failed resource on every DescribeStacks.
+    """
+
+    def create_resources(self: Any) -> None:
+        try:
+            original(self)
+        except Exception as error:  # whatever the resource raised is CloudFormation's reason
+            _roll_back(self, error)
+
+    create_resources.moto_original = original  # type: ignore[attr-defined]
+    return create_resources
+
+
+def _roll_back(stack: Any, error: Exception) -> None:
+    resources = stack.resource_map
+    templates = stack.template_dict.get("Resources", {})
+    failed = next((name for name in templates if name not in resources._parsed_resources), None)
+    reason = _failure_reason(error)
+    if failed is not None:
+        stack.events.append(
+            Event(
+                stack_id=stack.stack_id,
+                stack_name=stack.name,
+                logical_resource_id=failed,
+                physical_resource_id="",
+                resource_type=templates[failed].get("Type", ""),
+                resource_status="CREATE_FAILED",
+                resource_status_reason=reason,
+                resource_properties=json.dumps(templates[failed].get("Properties", {})),
+            )
+        )
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event(
+        "ROLLBACK_IN_PROGRESS",
+        resource_status_reason=(
+            f"The following resource(s) failed to create: [{failed}]. Rollback requested by user."
+        ),
+    )
+    try:
+        resources.delete()
+    except Exception as leftover:  # noqa: BLE001 - a resource that cannot be deleted stays, named
+        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=str(leftover))
+        stack.status = "ROLLBACK_FAILED"
+    else:
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+        stack.status = "ROLLBACK_COMPLETE"
+    # A rolled-back stack has no outputs; resolving them would retry the failed resource.
+    stack.output_map = OutputMap(resources, {**stack.template_dict, "Outputs": {}}, stack.stack_id)
+
+
+def _failure_reason(error: Exception) -> str:
+    """The service's own message: moto's in-process calls surface it inside an unparsed body."""
+    text = str(getattr(error, "message", None) or error)
+    inner = re.search(r'"message": "((?:[^"\\]|\\.)*)"', text)
+    return " ".join((inner.group(1) if inner else text).split())

@@ -1,8 +1,7 @@
-"""moto Glue hooks: the classifier API, crawls that really crawl (in a thread), crawler metrics.
+"""moto Glue hooks: the classifier API, crawls that really crawl (in a thread), crawler metrics."""
 
-Relies on moto 5.2.5's `GlueResponse` (actions looked up per request), `FakeCrawler.crawls`,
-`FakeCrawl` and `GlueBackend`'s catalog methods; `check_internals()` names any that moved.
-"""
+# Relies on moto 5.2.5's `GlueResponse` (actions looked up per request), `FakeCrawler.crawls`,
+# `FakeCrawl` and `GlueBackend`'s catalog methods; `check_internals()` names any that moved.
 
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend, glue_backends
 from moto.glue.responses import GlueResponse
 
 from orders_pipeline.local_stack.glue_crawler import CrawlerSettings, CrawlSummary, crawl
+from orders_pipeline.local_stack.moto_hooks.internals import require_members
 from orders_pipeline.local_stack.moto_hooks.s3_objects import MotoObjectStore
 
 CLASSIFIER_KINDS = ("GrokClassifier", "XMLClassifier", "JsonClassifier", "CsvClassifier")
@@ -45,13 +45,7 @@ def check_internals() -> None:
         ),
         GlueResponse: ("glue_backend", "parameters"),
     }  # fmt: skip
-    for owner, attributes in needed.items():
-        for attribute in attributes:
-            if not hasattr(owner, attribute):
-                raise RuntimeError(
-                    f"moto internal {owner.__module__}.{owner.__name__}.{attribute} is gone: "
-                    "orders_pipeline.local_stack.moto_hooks.glue needs updating for this moto"
-                )
+    require_members(__name__, needed)
 
 
 class MotoGlueCatalog:

@@ -1,10 +1,9 @@
-"""Kinesis PutRecords and GetRecords at a cost that does not grow with the stream.
+"""Kinesis PutRecords and GetRecords at a cost that does not grow with the stream."""
 
-The data plane moves every change through these two calls. moto answers them through its
-shape-driven serializer (half of PutRecords' cost, nearly all of GetRecords'), finds a shard's
-last sequence number by copying all its keys (PutRecords O(records in shard) per record) and
-scans a shard from its first record on every GetRecords. Same documents, same semantics.
-"""
+# The data plane moves every change through these two calls. moto answers them through its
+# shape-driven serializer (half of PutRecords' cost, nearly all of GetRecords'), finds a shard's
+# last sequence number by copying all its keys (PutRecords O(records in shard) per record) and
+# scans a shard from its first record on every GetRecords. Same documents, same semantics.
 
 from __future__ import annotations
 
@@ -12,15 +11,30 @@ import base64
 import json
 from typing import Any
 
-from moto.kinesis.models import Record, Shard
+from moto.kinesis.models import KinesisBackend, Record, Shard
 from moto.kinesis.responses import KinesisResponse
+
+from orders_pipeline.local_stack.moto_hooks.internals import replace_member, require_members
+
+
+def check_internals() -> None:
+    """Raise naming the first moto internal these hooks need that is gone (after an upgrade)."""
+    require_members(
+        __name__,
+        {
+            KinesisResponse: ("put_records", "get_records", "kinesis_backend", "_get_param"),
+            KinesisBackend: ("put_records", "get_records"),
+            Shard: ("get_max_sequence_number", "get_records"),
+        },
+    )
 
 
 def install() -> None:
-    KinesisResponse.put_records = put_records  # type: ignore[method-assign]
-    KinesisResponse.get_records = get_records  # type: ignore[method-assign]
-    Shard.get_max_sequence_number = shard_max_sequence_number  # type: ignore[method-assign]
-    Shard.get_records = shard_get_records  # type: ignore[method-assign]
+    check_internals()
+    replace_member(KinesisResponse, "put_records", put_records)
+    replace_member(KinesisResponse, "get_records", get_records)
+    replace_member(Shard, "get_max_sequence_number", shard_max_sequence_number)
+    replace_member(Shard, "get_records", shard_get_records)
 
 
 def shard_max_sequence_number(self: Shard) -> int:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from moto.s3.models import s3_backends
+from moto.s3.models import FakeKey, S3Backend, s3_backends
 from moto.utilities.utils import get_partition
 
 from orders_pipeline.local_stack.data_access import StoredObject
+from orders_pipeline.local_stack.moto_hooks.internals import require_members
+
+
+def check_internals() -> None:
+    """Raise naming the first moto internal this store needs that is gone (after an upgrade)."""
+    require_members(
+        __name__,
+        {
+            S3Backend: ("list_objects", "get_bucket", "get_object", "put_object"),
+            FakeKey: ("size", "value"),
+        },
+    )
 
 
 class MotoObjectStore:

@@ -1,8 +1,7 @@
-"""S3 bucket policies evaluated with the local endpoint's request context, conditions included.
+"""S3 bucket policies evaluated with the local endpoint's request context, conditions included."""
 
-moto treats any statement whose Condition it cannot match as DENIED, so the template's TLS-only
-policy (Deny when aws:SecureTransport is false) would deny every object write.
-"""
+# moto treats any statement whose Condition it cannot match as DENIED, so the template's TLS-only
+# policy (Deny when aws:SecureTransport is false) would deny every object write.
 
 from __future__ import annotations
 
@@ -12,6 +11,8 @@ from typing import Any
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 
+from orders_pipeline.local_stack.moto_hooks.internals import replace_member, require_members
+
 # The local endpoint is plain HTTP on loopback, standing in for AWS's HTTPS endpoint: a request
 # that reaches it counts as secure transport, as the same call against AWS would be.
 REQUEST_CONTEXT = {"aws:securetransport": "true"}
@@ -19,12 +20,17 @@ REQUEST_CONTEXT = {"aws:securetransport": "true"}
 _OPERATORS = ("Bool", "StringEquals", "StringNotEquals")
 
 
+def check_internals() -> None:
+    """Raise naming the first moto internal these hooks need that is gone (after an upgrade)."""
+    require_members(
+        __name__,
+        {FakeBucket: ("get_permission",), IAMPolicyStatement: ("is_action_permitted",)},
+    )
+
+
 def install() -> None:
-    if FakeBucket.get_permission is _get_permission:
-        return
-    # Kept so tests can check moto's own signature after patching.
-    _get_permission.moto_original = FakeBucket.get_permission  # type: ignore[attr-defined]
-    FakeBucket.get_permission = _get_permission
+    check_internals()
+    replace_member(FakeBucket, "get_permission", _get_permission)
 
 
 def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool | None:
