@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import uuid
 from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from orders_pipeline.lambdas.firehose_transform import (
     flatten_stream_record,
@@ -459,33 +459,36 @@ def test_serialized_line_parses_back_to_the_flat_record() -> None:
     assert json.loads(serialize_flat_record(flat), parse_float=Decimal) == flat
 
 
-@mock_aws
-def test_dynamodb_stream_records_from_the_emulator_transform() -> None:
+def test_dynamodb_stream_records_from_the_emulator_transform(moto_endpoint: str) -> None:
     """Records as moto's DynamoDB Streams produce them, forwarded the way the Pipe does."""
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    # botocore 1.44 sends ARN calls to <account>.streams-ddb.<region>, a host moto does not serve.
-    streams = boto3.client(
-        "dynamodbstreams",
-        region_name="us-east-1",
-        endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com",
-    )
+    # A server, not mock_aws: leaving mock_aws resets moto's process-wide state under the
+    # session's local stack.
+    clients = {
+        "region_name": "us-east-1",
+        "endpoint_url": moto_endpoint,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    dynamodb = boto3.client("dynamodb", **clients)
+    streams = boto3.client("dynamodbstreams", **clients)
+    table_name = f"transform-stream-{uuid.uuid4().hex[:8]}"
     table = dynamodb.create_table(
-        TableName="OrdersRawTable",
+        TableName=table_name,
         KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]
     key = {"orderid": {"S": "ord-0001"}}
-    dynamodb.put_item(TableName="OrdersRawTable", Item=order_image())
+    dynamodb.put_item(TableName=table_name, Item=order_image())
     dynamodb.update_item(
-        TableName="OrdersRawTable",
+        TableName=table_name,
         Key=key,
         UpdateExpression="SET #s = :s",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": {"S": "SHIPPED"}},
     )
-    dynamodb.delete_item(TableName="OrdersRawTable", Key=key)
+    dynamodb.delete_item(TableName=table_name, Key=key)
     stream_arn = table["LatestStreamArn"]
     shard_id = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0][
         "ShardId"
