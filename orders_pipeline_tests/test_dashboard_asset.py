@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from orders_pipeline.dashboard.queries import AGGREGATE_TABLES, QUERY_COLUMNS
 from orders_pipeline.defs.dashboard.assets import ORDERS_DASHBOARD, orders_dashboard
 from orders_pipeline.defs.dashboard.metadata import dashboard_metadata
 from orders_pipeline.defs.dashboard.resources import DashboardOutputResource
+from orders_pipeline_tests.polling import wait_for
 from orders_pipeline_tests.test_dashboard_render import (
     NOW,
     PageElements,
@@ -36,16 +36,6 @@ from orders_pipeline_tests.test_dashboard_render import (
 ORDERS = 200
 SEED = 11
 DELIVERY_TIMEOUT = 120
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
-    return result
 
 
 def lines_under(s3: Any, bucket: str, prefix: str) -> int:

@@ -68,9 +68,7 @@ class LoadedPage:
         path.write_text(html, encoding="utf-8")
         self.errors: list[str] = []
         self.page = browser.new_page(viewport={"width": 1300, "height": 900})
-        self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.goto(path.as_uri(), wait_until="load")
 

@@ -339,9 +339,7 @@ def test_plotly_js_is_inlined_once_and_nothing_is_fetched(
     assert PageElements(html).script_sources == []
 
 
-def test_every_chart_has_its_plot(
-    tables: dict[str, pd.DataFrame], health: PipelineHealth
-) -> None:
+def test_every_chart_has_its_plot(tables: dict[str, pd.DataFrame], health: PipelineHealth) -> None:
     page = PageElements(render_dashboard(tables, health))
     assert page.plot_divs == [f"chart-{name}" for name, _ in CHART_TITLES]
     assert {key for key in page.elements if key[0] == "data-chart"} == {

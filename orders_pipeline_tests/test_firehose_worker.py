@@ -26,6 +26,7 @@ from orders_pipeline.local_stack.firehose import (
     newline_delimited,
 )
 from orders_pipeline.local_stack.polling_worker import PollingWorker
+from orders_pipeline_tests.polling import wait_for
 
 # Test processor: each input is JSON {"verdict", "dt", "value"}; the verdict decides the result.
 PROCESSOR_SOURCE = """
@@ -53,18 +54,6 @@ DATA_PREFIX = "raw/dt=!{partitionKeyFromLambda:dt}/"
 ERROR_PREFIX = "errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"
 # AWS's object name: <stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>.
 OBJECT_NAME = r"{stream}-1-\d{{4}}(-\d{{2}}){{5}}-[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 # -- pure rules ----------------------------------------------------------------------------

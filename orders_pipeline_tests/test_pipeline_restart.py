@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from orders_pipeline.dynamodb_writer import write_changes
 from orders_pipeline.local_stack.checkpoints import CheckpointStore
 from orders_pipeline.orders import generate_changes
+from orders_pipeline_tests.polling import wait_for
 
 ORDERS = 150
 
@@ -63,18 +63,6 @@ def test_unreadable_checkpoint_file_is_named(tmp_path: Path, content: str, compl
     with pytest.raises(ValueError, match=complaint) as error:
         CheckpointStore(path)
     assert str(path) in str(error.value)
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def stream_event_ids(streams: Any, stream_arn: str, orderids: set[str]) -> set[str]:

@@ -20,6 +20,7 @@ from orders_pipeline.local_stack.pipes import (
     pipe_event,
     pipe_run_from_description,
 )
+from orders_pipeline_tests.polling import wait_for
 
 ORDER_KEY_PATH = "$.dynamodb.Keys.orderid.S"
 STREAM_RECORD_FIELDS = {
@@ -32,18 +33,6 @@ STREAM_RECORD_FIELDS = {
     "eventSourceARN",
 }
 ROLE_ARN = "arn:aws:iam::123456789012:role/pipe-role"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 # -- pure rules ----------------------------------------------------------------------------

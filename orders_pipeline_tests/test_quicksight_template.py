@@ -82,9 +82,7 @@ def _dataset_columns(template: dict[str, Any]) -> dict[str, set[str]]:
     declarations = template["Resources"]["OrdersDashboard"]["Properties"]["Definition"][
         "DataSetIdentifierDeclarations"
     ]
-    return {
-        d["Identifier"]: by_resource[d["DataSetArn"]["Fn::GetAtt"][0]] for d in declarations
-    }
+    return {d["Identifier"]: by_resource[d["DataSetArn"]["Fn::GetAtt"][0]] for d in declarations}
 
 
 def test_cfn_lint_reports_no_findings() -> None:

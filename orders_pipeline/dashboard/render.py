@@ -19,7 +19,13 @@ from orders_pipeline.dashboard.kpis import (
 )
 
 FUNNEL_TABLE_HEADER = (
-    "Order date", "Placed", "Delivered", "Cancelled", "Returned", "Cancellation rate", "Return rate"
+    "Order date",
+    "Placed",
+    "Delivered",
+    "Cancelled",
+    "Returned",
+    "Cancellation rate",
+    "Return rate",
 )
 FUNNEL_TABLE_COUNTS = ("placed", "delivered", "cancelled", "returned")
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}

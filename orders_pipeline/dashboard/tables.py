@@ -8,11 +8,23 @@ import pandas as pd
 # Columns each renderer input must carry; extra columns are ignored.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "daily_sales": (
-        "dt", "category", "product_name", "orders", "units",
-        "gross_revenue", "discounts", "net_revenue",
+        "dt",
+        "category",
+        "product_name",
+        "orders",
+        "units",
+        "gross_revenue",
+        "discounts",
+        "net_revenue",
     ),
     "daily_status_funnel": (
-        "dt", "placed", "paid", "shipped", "delivered", "cancelled", "returned",
+        "dt",
+        "placed",
+        "paid",
+        "shipped",
+        "delivered",
+        "cancelled",
+        "returned",
     ),
     "hourly_cdc_activity": ("event_hour", "inserts", "modifies", "removes"),
 }
@@ -38,4 +50,3 @@ def validate_tables(tables: Mapping[str, pd.DataFrame]) -> None:
                     raise ValueError(
                         f"{table}.{column} must be DECIMAL, got {type(value).__name__} {value!r}"
                     )
-
