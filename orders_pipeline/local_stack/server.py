@@ -8,6 +8,7 @@ import errno
 import logging
 import os
 import socket
+import sys
 import urllib.request
 
 from moto.server import ThreadedMotoServer
@@ -18,6 +19,10 @@ REGION = "us-east-1"
 # moto's default account: every ARN and account-scoped name the stack creates uses it.
 ACCOUNT_ID = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# The server runs a thread per request under one GIL. A thread back from a socket call waits up
+# to the switch interval (5 ms by default) for the GIL while another request computes, so every
+# small read or write of a request pays it again; a shorter interval keeps short requests short.
+SWITCH_INTERVAL_SECONDS = 0.001
 
 
 class PortInUseError(RuntimeError):
@@ -64,6 +69,7 @@ class MotoServer:
         self.port = port
         self._server: ThreadedMotoServer | None = None
         self._replaced_env: dict[str, str | None] = {}
+        self._replaced_switch_interval: float | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -87,6 +93,8 @@ class MotoServer:
         # werkzeug logs every request at INFO: thousands of lines a second under load.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._replaced_switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(SWITCH_INTERVAL_SECONDS, self._replaced_switch_interval))
         server.start()
         self._server = server
         return self.endpoint_url
@@ -96,6 +104,9 @@ class MotoServer:
             return
         self._server.stop()
         self._server = None
+        if self._replaced_switch_interval is not None:
+            sys.setswitchinterval(self._replaced_switch_interval)
+            self._replaced_switch_interval = None
         for name, value in self._replaced_env.items():
             if value is None:
                 os.environ.pop(name, None)
