@@ -109,9 +109,15 @@ def _tags_as_dict(tags: dict[str, str] | list[dict[str, str]] | None) -> dict[st
 
 
 class _HookedResource:
-    """What every model below shares. Each class still names CloudFormationModel as a direct
-    base: moto only maps direct subclasses."""
+    """What every model below shares: moto's classmethods, written once over the class's CFN_TYPE
+    and NAME_PROPERTY and its `_create`, `_delete` and (where it updates in place) `_update`.
 
+    Each class still names CloudFormationModel as a direct base: moto only maps direct subclasses.
+    """
+
+    CFN_TYPE: str
+    # The property moto takes the physical name from; "" lets moto generate one.
+    NAME_PROPERTY = ""
     # GetAtt attributes the type supports (validated by moto when Outputs reference them).
     attributes: tuple[str, ...] = ()
 
@@ -119,6 +125,15 @@ class _HookedResource:
         self.name = name
         self.account_id = account_id
         self.region = region
+
+    # moto calls these two on the class with no arguments (it declares them static).
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
 
     @property
     def physical_resource_id(self) -> str:
@@ -137,6 +152,19 @@ class _HookedResource:
         raise UnformattedGetAttTemplateException()
 
     @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return cls._create(
+            resource_name, cloudformation_json["Properties"], account_id, region_name
+        )
+
+    @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
         original_resource: Any,
@@ -145,33 +173,58 @@ class _HookedResource:
         account_id: str,
         region_name: str,
     ) -> Any:
-        """Replacement (what AWS does for immutable properties; moto's backends cannot update)."""
+        """In place where `_update` can; otherwise replacement (what AWS does for immutable
+        properties; moto's backends cannot update)."""
+        props = cloudformation_json["Properties"]
+        if cls._update(original_resource, new_resource_name, props, account_id, region_name):
+            return original_resource
         original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+        return cls.create_from_cloudformation_json(
             new_resource_name, cloudformation_json, account_id, region_name
         )
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        self.delete_from_cloudformation_json(  # type: ignore[attr-defined]
-            self.name, {}, account_id, region_name
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls._delete(
+            resource_name, cloudformation_json.get("Properties", {}), account_id, region_name
         )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._delete(self.name, {}, account_id, region_name)
 
     def is_created(self) -> bool:
         return True
+
+    @classmethod
+    def _create(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> Any:
+        """Create the resource in moto's backend; the model instance that stands for it."""
+        raise NotImplementedError
+
+    @classmethod
+    def _update(
+        cls, original: Any, name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> bool:
+        """Apply `props` to `original` in place and say so; False: the change needs replacement."""
+        return False
+
+    @classmethod
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        """Delete the resource if it is still there (`props` may be empty)."""
+        raise NotImplementedError
 
 
 class PipeResource(_HookedResource, CloudFormationModel):
     """AWS::Pipes::Pipe in moto's pipes backend; Ref = name, updated in place."""
 
+    CFN_TYPE = "AWS::Pipes::Pipe"
+    NAME_PROPERTY = "Name"
     attributes = ("Arn", "CurrentState", "CreationTime", "LastModifiedTime", "StateReason")
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Pipes::Pipe"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
 
     def attribute(self, name: str) -> Any:
         pipe = pipes_backends[self.account_id][self.region].describe_pipe(self.name)
@@ -183,76 +236,58 @@ class PipeResource(_HookedResource, CloudFormationModel):
             "StateReason": pipe.state_reason,
         }[name]
 
+    @staticmethod
+    def _settings(props: dict[str, Any]) -> dict[str, Any]:
+        """What CreatePipe and UpdatePipe both take."""
+        return {
+            "description": props.get("Description"),
+            "desired_state": props.get("DesiredState"),
+            "source_parameters": props.get("SourceParameters"),
+            "enrichment": props.get("Enrichment"),
+            "enrichment_parameters": props.get("EnrichmentParameters"),
+            "target": props["Target"],
+            "target_parameters": props.get("TargetParameters"),
+            "role_arn": props["RoleArn"],
+            "log_configuration": props.get("LogConfiguration"),
+            "kms_key_identifier": props.get("KmsKeyIdentifier"),
+        }
+
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> PipeResource:
-        props = typed(cloudformation_json["Properties"])
+        props = typed(props)
         pipes_backends[account_id][region_name].create_pipe(
-            name=resource_name,
-            description=props.get("Description"),
-            desired_state=props.get("DesiredState"),
+            name=name,
             source=props["Source"],
-            source_parameters=props.get("SourceParameters"),
-            enrichment=props.get("Enrichment"),
-            enrichment_parameters=props.get("EnrichmentParameters"),
-            target=props["Target"],
-            target_parameters=props.get("TargetParameters"),
-            role_arn=props["RoleArn"],
             tags=_tags_as_dict(props.get("Tags")),
-            log_configuration=props.get("LogConfiguration"),
-            kms_key_identifier=props.get("KmsKeyIdentifier"),
+            **cls._settings(props),
         )
-        return cls(resource_name, account_id, region_name)
+        return cls(name, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def _update(
         cls,
-        original_resource: PipeResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
+        original: PipeResource,
+        name: str,
+        props: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> PipeResource:
-        props = typed(cloudformation_json["Properties"])
+    ) -> bool:
+        props = typed(props)
         backend = pipes_backends[account_id][region_name]
-        source_changed = backend.describe_pipe(original_resource.name).source != props["Source"]
-        if new_resource_name != original_resource.name or source_changed:
+        source_changed = backend.describe_pipe(original.name).source != props["Source"]
+        if name != original.name or source_changed:
             # Name and Source are immutable on AWS too.
-            return super().update_from_cloudformation_json(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        backend.update_pipe(
-            name=original_resource.name,
-            role_arn=props["RoleArn"],
-            description=props.get("Description"),
-            desired_state=props.get("DesiredState"),
-            source_parameters=props.get("SourceParameters"),
-            enrichment=props.get("Enrichment"),
-            enrichment_parameters=props.get("EnrichmentParameters"),
-            target=props["Target"],
-            target_parameters=props.get("TargetParameters"),
-            log_configuration=props.get("LogConfiguration"),
-            kms_key_identifier=props.get("KmsKeyIdentifier"),
-        )
-        return original_resource
+            return False
+        backend.update_pipe(name=original.name, **cls._settings(props))
+        return True
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = pipes_backends[account_id][region_name]
-        if resource_name in backend.pipes:
-            backend.delete_pipe(resource_name)
+        if name in backend.pipes:
+            backend.delete_pipe(name)
 
 
 class DeliveryStreamResource(_HookedResource, CloudFormationModel):
@@ -262,6 +297,8 @@ class DeliveryStreamResource(_HookedResource, CloudFormationModel):
     its checkpoints by stream name, so nothing is re-delivered.
     """
 
+    CFN_TYPE = "AWS::KinesisFirehose::DeliveryStream"
+    NAME_PROPERTY = "DeliveryStreamName"
     attributes = ("Arn",)
     _DESTINATIONS = {
         "ExtendedS3DestinationConfiguration": "extended_s3_destination_configuration",
@@ -274,32 +311,19 @@ class DeliveryStreamResource(_HookedResource, CloudFormationModel):
         "IcebergDestinationConfiguration": "iceberg_destination_configuration",
     }
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::KinesisFirehose::DeliveryStream"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "DeliveryStreamName"
-
     def attribute(self, name: str) -> Any:
         backend = firehose_backends[self.account_id][self.region]
         return backend.delivery_streams[self.name].delivery_stream_arn
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> DeliveryStreamResource:
-        props = typed(cloudformation_json["Properties"])
+        props = typed(props)
         destinations = {arg: props.get(prop) for prop, arg in cls._DESTINATIONS.items()}
         firehose_backends[account_id][region_name].create_delivery_stream(
             region=region_name,
-            delivery_stream_name=resource_name,
+            delivery_stream_name=name,
             delivery_stream_type=props.get("DeliveryStreamType", "DirectPut"),
             kinesis_stream_source_configuration=props.get("KinesisStreamSourceConfiguration"),
             delivery_stream_encryption_configuration_input=props.get(
@@ -308,150 +332,95 @@ class DeliveryStreamResource(_HookedResource, CloudFormationModel):
             tags=_tags_as_list(props.get("Tags")),
             **destinations,
         )
-        return cls(resource_name, account_id, region_name)
+        return cls(name, account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = firehose_backends[account_id][region_name]
-        if resource_name in backend.delivery_streams:
-            backend.delete_delivery_stream(resource_name)
+        if name in backend.delivery_streams:
+            backend.delete_delivery_stream(name)
 
 
 class GlueDatabaseResource(_HookedResource, CloudFormationModel):
     """AWS::Glue::Database; Ref = database name, updated in place."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Glue::Database"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        # The name sits inside DatabaseInput, where moto's generic name lookup cannot see it.
-        return ""
+    CFN_TYPE = "AWS::Glue::Database"
+    # No NAME_PROPERTY: the name sits inside DatabaseInput, where moto's generic name lookup
+    # cannot see it.
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> GlueDatabaseResource:
-        database_input = dict(cloudformation_json["Properties"].get("DatabaseInput") or {})
-        name = database_input.setdefault("Name", resource_name.lower())
+        database_input = dict(props.get("DatabaseInput") or {})
+        name = database_input.setdefault("Name", name.lower())
         glue_backends[account_id][region_name].create_database(name, database_input)
         return cls(name, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def _update(
         cls,
-        original_resource: GlueDatabaseResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
+        original: GlueDatabaseResource,
+        name: str,
+        props: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> GlueDatabaseResource:
-        database_input = dict(cloudformation_json["Properties"].get("DatabaseInput") or {})
-        database_input.setdefault("Name", original_resource.name)
-        if database_input["Name"] != original_resource.name:
-            return super().update_from_cloudformation_json(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        glue_backends[account_id][region_name].update_database(
-            original_resource.name, database_input
-        )
-        return original_resource
+    ) -> bool:
+        database_input = dict(props.get("DatabaseInput") or {})
+        database_input.setdefault("Name", original.name)
+        if database_input["Name"] != original.name:
+            return False
+        glue_backends[account_id][region_name].update_database(original.name, database_input)
+        return True
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = glue_backends[account_id][region_name]
-        if resource_name in backend.databases:
-            backend.delete_database(resource_name)
+        if name in backend.databases:
+            backend.delete_database(name)
 
 
 class GlueClassifierResource(_HookedResource, CloudFormationModel):
     """AWS::Glue::Classifier, stored by `moto_hooks.glue` (moto has none); Ref = name."""
 
+    CFN_TYPE = "AWS::Glue::Classifier"
     # CloudFormation and the CreateClassifier API name the four kinds the same way.
     _KINDS = ("JsonClassifier", "CsvClassifier", "GrokClassifier", "XMLClassifier")
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Glue::Classifier"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> GlueClassifierResource:
-        props = cloudformation_json["Properties"]
         kinds = [kind for kind in cls._KINDS if kind in props]
         if len(kinds) != 1:
             raise ValueError(
                 f"AWS::Glue::Classifier needs exactly one of {list(cls._KINDS)}, got {kinds}"
             )
         body = dict(props[kinds[0]])
-        body.setdefault("Name", resource_name)
+        body.setdefault("Name", name)
         glue_hooks.put_classifier(account_id, region_name, {kinds[0]: body})
         return cls(body["Name"], account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        glue_hooks.remove_classifier(account_id, region_name, resource_name)
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        glue_hooks.remove_classifier(account_id, region_name, name)
 
 
 class GlueCrawlerResource(_HookedResource, CloudFormationModel):
     """AWS::Glue::Crawler in moto's Glue backend (no UpdateCrawler there: updates replace it)."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Glue::Crawler"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
+    CFN_TYPE = "AWS::Glue::Crawler"
+    NAME_PROPERTY = "Name"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> GlueCrawlerResource:
-        props = typed(cloudformation_json["Properties"])
+        props = typed(props)
         # CloudFormation nests the cron expression; the API takes it as a plain string.
         schedule = (props.get("Schedule") or {}).get("ScheduleExpression")
         glue_backends[account_id][region_name].create_crawler(
-            name=resource_name,
+            name=name,
             role=props["Role"],
             database_name=props.get("DatabaseName"),
             description=props.get("Description"),
@@ -466,152 +435,95 @@ class GlueCrawlerResource(_HookedResource, CloudFormationModel):
             crawler_security_configuration=props.get("CrawlerSecurityConfiguration"),
             tags=_tags_as_dict(props.get("Tags")),
         )
-        return cls(resource_name, account_id, region_name)
+        return cls(name, account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = glue_backends[account_id][region_name]
-        if resource_name in backend.crawlers:
-            backend.delete_crawler(resource_name)
+        if name in backend.crawlers:
+            backend.delete_crawler(name)
 
 
 class AthenaWorkGroupResource(_HookedResource, CloudFormationModel):
     """AWS::Athena::WorkGroup; its WorkGroupConfiguration becomes the API's Configuration."""
 
+    CFN_TYPE = "AWS::Athena::WorkGroup"
+    NAME_PROPERTY = "Name"
     attributes = ("WorkGroupConfiguration.EngineVersion.EffectiveEngineVersion",)
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Athena::WorkGroup"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
 
     def attribute(self, name: str) -> Any:
         group = athena_backends[self.account_id][self.region].work_groups[self.name]
         return group.configuration["EngineVersion"]["EffectiveEngineVersion"]
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> AthenaWorkGroupResource:
-        props = typed(cloudformation_json["Properties"])
+        props = typed(props)
         created = athena_backends[account_id][region_name].create_work_group(
-            name=resource_name,
+            name=name,
             configuration=dict(props.get("WorkGroupConfiguration") or {}),
             description=props.get("Description", ""),
             tags=_tags_as_list(props.get("Tags")),
         )
         if created is None:
-            raise ValueError(f"Athena workgroup {resource_name!r} already exists")
-        return cls(resource_name, account_id, region_name)
+            raise ValueError(f"Athena workgroup {name!r} already exists")
+        return cls(name, account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        athena_backends[account_id][region_name].delete_work_group(resource_name)
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        athena_backends[account_id][region_name].delete_work_group(name)
 
 
 class BucketPolicyResource(_HookedResource, CloudFormationModel):
     """AWS::S3::BucketPolicy; Ref = the bucket name (AWS's physical id for it)."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    CFN_TYPE = "AWS::S3::BucketPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> BucketPolicyResource:
-        props = cloudformation_json["Properties"]
         document = props["PolicyDocument"]
         policy = document if isinstance(document, str) else json.dumps(document)
         _s3_backend(account_id, region_name).put_bucket_policy(props["Bucket"], policy.encode())
         return cls(props["Bucket"], account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = _s3_backend(account_id, region_name)
-        if resource_name in backend.buckets:
-            backend.delete_bucket_policy(resource_name)
+        if name in backend.buckets:
+            backend.delete_bucket_policy(name)
 
 
 class LogStreamResource(_HookedResource, CloudFormationModel):
     """AWS::Logs::LogStream in an existing log group; Ref = stream name."""
 
+    CFN_TYPE = "AWS::Logs::LogStream"
+    NAME_PROPERTY = "LogStreamName"
+
     def __init__(self, group: str, name: str, account_id: str, region: str) -> None:
         super().__init__(name, account_id, region)
         self.group = group
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Logs::LogStream"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "LogStreamName"
-
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
     ) -> LogStreamResource:
-        group = cloudformation_json["Properties"]["LogGroupName"]
-        logs_backends[account_id][region_name].create_log_stream(group, resource_name)
-        return cls(group, resource_name, account_id, region_name)
+        group = props["LogGroupName"]
+        logs_backends[account_id][region_name].create_log_stream(group, name)
+        return cls(group, name, account_id, region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        group = cloudformation_json["Properties"]["LogGroupName"]
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        group = props["LogGroupName"]
         backend = logs_backends[account_id][region_name]
-        if group in backend.groups and resource_name in backend.groups[group].streams:
-            backend.delete_log_stream(group, resource_name)
+        if group in backend.groups and name in backend.groups[group].streams:
+            backend.delete_log_stream(group, name)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        properties = {"Properties": {"LogGroupName": self.group}}
-        self.delete_from_cloudformation_json(self.name, properties, account_id, region_name)
+        # The stream is only found through its group, which the model remembers.
+        self._delete(self.name, {"LogGroupName": self.group}, account_id, region_name)
 
 
 def _s3_backend(account_id: str, region: str) -> Any:
