@@ -10,6 +10,8 @@ import signal
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,40 +48,51 @@ def local() -> None:
 )
 def up(host: str, port: int, state_dir: Path, deploy: bool) -> None:
     """Start the local stack in the foreground; Ctrl-C (or SIGTERM) stops it cleanly."""
+    with (
+        stop_signals() as stop_requested,
+        running(LocalStack(host=host, port=port, state_dir=state_dir)) as stack,
+    ):
+        if deploy:
+            deploy_locally()
+        click.echo(f"local AWS stack on {stack.endpoint_url}; in another shell run:", err=True)
+        echo_exports(stack)
+        click.echo("Ctrl-C stops it.", err=True)
+        stop_requested.wait()
+
+
+@contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """An event that Ctrl-C or SIGTERM sets, for a foreground command to stop cleanly on."""
     stop_requested = threading.Event()
     # Installed before anything starts so an early Ctrl-C still takes the clean path.
     previous = {
         signum: signal.signal(signum, lambda *_: stop_requested.set())
         for signum in (signal.SIGINT, signal.SIGTERM)
     }
-    stack = LocalStack(host=host, port=port, state_dir=state_dir)
     try:
-        _serve(stack, deploy, stop_requested)
+        yield stop_requested
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
-def _serve(stack: LocalStack, deploy: bool, stop_requested: threading.Event) -> None:
+@contextmanager
+def running(stack: LocalStack) -> Iterator[LocalStack]:
+    """The stack started (a taken port is one clear line) and stopped again on the way out."""
     try:
         stack.start()
     except PortInUseError as error:
         raise click.ClickException(str(error)) from error
     try:
-        if deploy:
-            _deploy()
-        click.echo(f"local AWS stack on {stack.endpoint_url}; in another shell run:", err=True)
-        for name, value in stack.env().items():
-            click.echo(f"export {name}={shlex.quote(value)}")
-        click.echo("Ctrl-C stops it.", err=True)
-        stop_requested.wait()
+        yield stack
     finally:
         click.echo("stopping the local stack ...", err=True)
         stack.stop()
         click.echo("stopped.", err=True)
 
 
-def _deploy() -> None:
+def deploy_locally() -> dict[str, str]:
+    """infra/template.yaml deployed with low buffering on the started stack; its Outputs."""
     # deploy_stack's default boto3 clients read the AWS_* variables stack.start() pointed here.
     click.echo("deploying infra/template.yaml ...", err=True)
     try:
@@ -91,6 +104,13 @@ def _deploy() -> None:
     except DeployError as error:
         raise click.ClickException(f"deploying the stack failed: {error}") from error
     click.echo(f"stack deployed: {len(outputs)} outputs", err=True)
+    return outputs
+
+
+def echo_exports(stack: LocalStack) -> None:
+    """The `export` lines a shell needs to use the stack, on stdout."""
+    for name, value in stack.env().items():
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 @local.command()

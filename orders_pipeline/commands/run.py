@@ -9,7 +9,6 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,11 +16,17 @@ from pathlib import Path
 
 import click
 
+from orders_pipeline.commands.local import deploy_locally, echo_exports, running, stop_signals
 from orders_pipeline.defs.resources import STACK_NAME_ENV_VAR, environment_from_outputs
-from orders_pipeline.deploy import DEFAULT_STACK_NAME, deploy_stack
+from orders_pipeline.deploy import DEFAULT_STACK_NAME
 from orders_pipeline.dynamodb_writer import write_changes
-from orders_pipeline.local_stack.server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError
-from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS, LocalStack
+from orders_pipeline.local_stack.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    PortInUseError,
+    check_port_free,
+)
+from orders_pipeline.local_stack.stack import LocalStack
 from orders_pipeline.orders.changes import generate_changes
 
 WORKSPACE = Path(__file__).resolve().parents[2] / "workspace.yaml"
@@ -55,28 +60,20 @@ def run(
     Sensors and schedules are on by default, so with no clicks orders flow through Pipes,
     Kinesis and Firehose to S3, get crawled, and the Athena aggregates and dashboard refresh.
     """
-    _require_free_port(host, dagster_port, "--dagster-port")
-    stop_requested = threading.Event()
-    previous = {
-        signum: signal.signal(signum, lambda *_: stop_requested.set())
-        for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    state_dir = state_dir.resolve()
-    stack = LocalStack(host=host, port=port, state_dir=state_dir / "aws")
-    dagster: subprocess.Popen[bytes] | None = None
-    trickle: threading.Thread | None = None
     try:
-        try:
-            stack.start()
-        except PortInUseError as error:
-            raise click.ClickException(str(error)) from error
-        os.environ.update(stack.env())
-        click.echo(f"local AWS stack on {stack.endpoint_url}; deploying infra/template.yaml ...")
-        outputs = deploy_stack(
-            parameters=dict(LOCAL_DEPLOY_PARAMETERS),
-            progress=lambda line: click.echo(f"  {line}"),
-            poll_interval=0.5,
-        )
+        check_port_free(host, dagster_port)
+    except PortInUseError as error:
+        raise click.ClickException(
+            f"port {dagster_port} on {host} is taken; pick another Dagster UI port with "
+            "--dagster-port"
+        ) from error
+    state_dir = state_dir.resolve()
+    with (
+        stop_signals() as stop_requested,
+        running(LocalStack(host=host, port=port, state_dir=state_dir / "aws")) as stack,
+    ):
+        outputs = deploy_locally()
+        trickle = None
         if rate > 0:
             trickle = threading.Thread(
                 target=_trickle_orders,
@@ -87,32 +84,19 @@ def run(
             trickle.start()
             click.echo(f"writing ~{rate:g} new orders/s (and their lifecycle) to DynamoDB")
         dagster = _start_dagster(host, dagster_port, state_dir / "dagster", outputs)
-        click.echo(f"Dagster UI on http://{host}:{dagster_port}  (Ctrl-C stops everything)")
-        click.echo("To use the stack from another shell:")
-        for name, value in stack.env().items():
-            click.echo(f"  export {name}={value}")
-        while not stop_requested.wait(1.0):
-            if dagster.poll() is not None:
-                raise click.ClickException(f"dagster dev exited with code {dagster.returncode}")
-    finally:
-        stop_requested.set()
-        click.echo("stopping ...")
-        if dagster is not None:
+        try:
+            click.echo(f"Dagster UI on http://{host}:{dagster_port}  (Ctrl-C stops everything)")
+            click.echo("To use the stack from another shell:")
+            echo_exports(stack)
+            while not stop_requested.wait(1.0):
+                if dagster.poll() is not None:
+                    raise click.ClickException(f"dagster dev exited with code {dagster.returncode}")
+        finally:
+            stop_requested.set()
+            click.echo("stopping the Dagster UI and the order trickle ...", err=True)
             _stop_dagster(dagster)
-        if trickle is not None:
-            trickle.join(timeout=10)
-        stack.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        click.echo("stopped.")
-
-
-def _require_free_port(host: str, port: int, option: str) -> None:
-    with socket.socket() as probe:
-        if probe.connect_ex((host, port)) == 0:
-            raise click.ClickException(
-                f"port {port} on {host} is already in use; pick another with {option}"
-            )
+            if trickle is not None:
+                trickle.join(timeout=10)
 
 
 def _trickle_orders(table: str, rate: float, seed: int | None, stop: threading.Event) -> None:
