@@ -253,6 +253,7 @@ class FirehoseWorker(PollingWorker):
     """Reads every Kinesis-sourced delivery stream's shards and delivers buffered batches to S3."""
 
     kind = "firehose"
+    resources_key = "delivery_streams"
 
     def __init__(
         self,
@@ -270,14 +271,6 @@ class FirehoseWorker(PollingWorker):
         receive_records_as_sent(self._kinesis)
         self._lambda = make_client("lambda", endpoint_url, region, _LAMBDA_CONFIG)
         self._s3 = make_client("s3", endpoint_url, region)
-        self._runs: dict[str, DeliveryRun] = {}
-        self._errors: dict[str, str] = {}
-
-    def status(self) -> dict[str, Any]:
-        streams = {name: run.status() for name, run in list(self._runs.items())}
-        for name, error in list(self._errors.items()):
-            streams.setdefault(name, {"last_error": error})
-        return {"running": self.running, "last_error": self.last_error, "delivery_streams": streams}
 
     def on_stopped(self) -> None:
         self._runs.clear()  # the buffered batch is abandoned: its checkpoints never advanced

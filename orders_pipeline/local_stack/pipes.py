@@ -259,6 +259,7 @@ class PipesWorker(PollingWorker):
     """Polls the source stream of every RUNNING pipe; puts each record into its Kinesis target."""
 
     kind = "pipes"
+    resources_key = "pipes"
 
     def __init__(
         self,
@@ -276,14 +277,6 @@ class PipesWorker(PollingWorker):
         self._kinesis = make_client("kinesis", endpoint_url, region)
         self._sqs = make_client("sqs", endpoint_url, region)
         self._sns = make_client("sns", endpoint_url, region)
-        self._runs: dict[str, PipeRun] = {}
-        self._errors: dict[str, str] = {}
-
-    def status(self) -> dict[str, Any]:
-        pipes = {name: run.status() for name, run in list(self._runs.items())}
-        for name, error in list(self._errors.items()):
-            pipes.setdefault(name, {"last_error": error})
-        return {"running": self.running, "last_error": self.last_error, "pipes": pipes}
 
     def refresh(self) -> None:
         wanted = {

@@ -74,6 +74,8 @@ class PollingWorker:
     """Runs `refresh()` every `refresh_interval` s and `poll_once()` in a background thread."""
 
     kind = "worker"
+    # Key of the per-resource counters in status(): "pipes", "delivery_streams".
+    resources_key = "resources"
 
     def __init__(
         self, checkpoints: CheckpointStore, poll_interval: float, refresh_interval: float
@@ -87,6 +89,16 @@ class PollingWorker:
         self._thread: threading.Thread | None = None
         self._last_refresh = float("-inf")
         self.last_error: str | None = None
+        # Subclasses keep one run per resource they serve, and the last error of those not served.
+        self._runs: dict[str, Any] = {}
+        self._errors: dict[str, str] = {}
+
+    def status(self) -> dict[str, Any]:
+        """Running or not, the last error, and each resource's counters."""
+        runs = {name: run.status() for name, run in list(self._runs.items())}
+        for name, error in list(self._errors.items()):
+            runs.setdefault(name, {"last_error": error})
+        return {"running": self.running, "last_error": self.last_error, self.resources_key: runs}
 
     @property
     def running(self) -> bool:
