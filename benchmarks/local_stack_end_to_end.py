@@ -2,7 +2,8 @@
 Firehose (+ Lambda) -> S3 rate, and per-change latency from write to the S3 object holding it.
 
 Run from the repository root: `PYTHONPATH=. .venv/bin/python benchmarks/local_stack_end_to_end.py`.
-The stack runs in its own process (`orders-pipeline local up`), as a user runs it.
+The stack runs in its own process (`orders-pipeline local up`), as a user runs it; each run gets
+a fresh one, and the summary is the median of the runs (one run swings by 10% on a busy laptop).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from collections import defaultdict
 from itertools import islice
 from typing import Any
@@ -32,6 +34,59 @@ from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS
 from orders_pipeline.orders import OrderChange, generate_changes
 
 CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3})
+# While changes are written the watcher lists S3 rarely (each listing costs the server CPU the
+# writes compete for); once they are all written it lists often, to time the last objects.
+WATCH_INTERVAL_WRITING, WATCH_INTERVAL_DRAINING = 0.25, 0.02
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def stack_cpu_seconds(session_id: int) -> dict[str, float]:
+    """CPU seconds used so far by the stack's processes (its session), by role; {} without /proc.
+
+    Roles: the moto server (the `local up` process), the data-plane workers, the Lambda runtimes.
+    """
+    roles: dict[str, float] = defaultdict(float)
+    proc = "/proc"
+    if not os.path.isdir(proc):
+        return {}
+    for pid in filter(str.isdigit, os.listdir(proc)):
+        try:
+            with open(f"{proc}/{pid}/stat") as stat_file:
+                stat = stat_file.read()
+            with open(f"{proc}/{pid}/cmdline", "rb") as cmdline_file:
+                cmdline = cmdline_file.read().decode(errors="replace")
+        except OSError:
+            continue  # exited meanwhile
+        # Fields after the parenthesised command name: state is field 3, session 6, utime 14.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) != session_id:
+            continue
+        if int(pid) == session_id:
+            role = "server"
+        elif "worker_process" in cmdline:
+            role = "workers"
+        elif "lambda_runtime" in cmdline:
+            role = "lambda"
+        else:
+            role = "other"
+        roles[role] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return dict(roles)
+
+
+class CpuMeter:
+    """CPU seconds of this process (the writer) and of the stack's processes over a phase."""
+
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        self.start = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        own = os.times()
+        return {"writer": own.user + own.system, **stack_cpu_seconds(self.session_id)}
+
+    def used(self) -> dict[str, float]:
+        now = self._sample()
+        return {role: round(now[role] - self.start.get(role, 0.0), 2) for role in sorted(now)}
 
 
 def start_stack(port: int, state_dir: str) -> subprocess.Popen[bytes]:
@@ -76,7 +131,7 @@ def stop_stack(process: subprocess.Popen[bytes]) -> None:
 def raw_write_rate(dynamodb: Any, changes: list[OrderChange]) -> float:
     """Changes/s that `write_changes` (batch_writer) reaches on a plain table without a stream."""
     table = dynamodb.create_table(
-        TableName="raw-write-benchmark",
+        TableName=f"raw-write-benchmark-{uuid.uuid4().hex[:8]}",
         KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
@@ -89,7 +144,9 @@ def raw_write_rate(dynamodb: Any, changes: list[OrderChange]) -> float:
 class ObjectWatcher(threading.Thread):
     """Notes when each object under a prefix is first listed (an upper bound on its arrival)."""
 
-    def __init__(self, s3: Any, bucket: str, prefix: str, interval: float = 0.25) -> None:
+    def __init__(
+        self, s3: Any, bucket: str, prefix: str, interval: float = WATCH_INTERVAL_WRITING
+    ) -> None:
         super().__init__(daemon=True)
         self.s3, self.bucket, self.prefix, self.interval = s3, bucket, prefix, interval
         self.first_seen: dict[str, float] = {}
@@ -126,39 +183,92 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def median_of(results: list[dict[str, Any]], path: str) -> float:
+    values = [float(eval_path(result, path)) for result in results]
+    return round(statistics.median(values), 3)
+
+
+def eval_path(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
+    for name in path.split("."):
+        value = value[name]
+    return value
+
+
+SUMMARY_FIELDS = (
+    "raw_batch_writer_rate_per_s",
+    "pipeline_write_rate_per_s",
+    "end_to_end_rate_per_s",
+    "end_to_end_vs_raw",
+    "latency_s.p50",
+    "latency_s.p95",
+    "cpu_s_per_1000_changes.raw.server",
+    "cpu_s_per_1000_changes.pipeline.server",
+    "cpu_s_per_1000_changes.pipeline.workers",
+    "cpu_s_per_1000_changes.pipeline.lambda",
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3, help="fresh stacks to measure; median")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for S3")
     args = parser.parse_args()
 
     changes = list(islice(generate_changes(None, seed=args.seed), args.changes))
-    port = free_port()
-    with tempfile.TemporaryDirectory() as state_dir:
-        process = start_stack(port, state_dir)
-        try:
-            os.environ.update(client_env(f"http://127.0.0.1:{port}"))
-            results = run(changes, args.timeout)
-        finally:
-            stop_stack(process)
-    print(json.dumps(results, indent=2))
+    results = []
+    for number in range(1, args.runs + 1):
+        port = free_port()
+        with tempfile.TemporaryDirectory() as state_dir:
+            process = start_stack(port, state_dir)
+            try:
+                os.environ.update(client_env(f"http://127.0.0.1:{port}"))
+                result = run(changes, args.timeout, session_id=process.pid)
+            finally:
+                stop_stack(process)
+        results.append(result)
+        print(
+            f"run {number}/{args.runs}: raw {result['raw_batch_writer_rate_per_s']}/s, "
+            f"end to end {result['end_to_end_rate_per_s']}/s "
+            f"({result['end_to_end_vs_raw']:.1%} of raw), "
+            f"p95 latency {result['latency_s']['p95']} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    summary = {
+        "runs": len(results),
+        "median": {field: median_of(results, field) for field in SUMMARY_FIELDS},
+        "ratio_min_max": [
+            min(r["end_to_end_vs_raw"] for r in results),
+            max(r["end_to_end_vs_raw"] for r in results),
+        ],
+    }
+    print(json.dumps({"summary": summary, "results": results}, indent=2))
 
 
-def run(changes: list[OrderChange], timeout: float) -> dict[str, Any]:
+def per_thousand(used: dict[str, float], count: int) -> dict[str, float]:
+    return {role: round(seconds * 1000 / count, 3) for role, seconds in used.items()}
+
+
+def run(changes: list[OrderChange], timeout: float, session_id: int) -> dict[str, Any]:
     from orders_pipeline.deploy import deploy_stack
 
     dynamodb = boto3.resource("dynamodb", config=CONFIG)
     s3 = boto3.client("s3", config=CONFIG)
     outputs = deploy_stack(parameters=dict(LOCAL_DEPLOY_PARAMETERS), poll_interval=0.5)
     # Measured with the deployed pipeline idle, so both rates pay for the workers' polling.
+    meter = CpuMeter(session_id)
     raw_rate = raw_write_rate(dynamodb, changes)
+    raw_cpu = meter.used()
     bucket, prefix = outputs["DataBucketName"], outputs["RawDataPrefix"]
     watcher = ObjectWatcher(s3, bucket, prefix)
     watcher.start()
 
     # Per order, the k-th write is the k-th stream record of that order (sequence order).
     written_at: dict[str, list[float]] = defaultdict(list)
+    meter = CpuMeter(session_id)
     started = time.time()
     summary = write_changes(
         outputs["OrdersTableName"],
@@ -166,6 +276,7 @@ def run(changes: list[OrderChange], timeout: float) -> dict[str, Any]:
         progress=lambda change: written_at[change.orderid].append(time.time()),
         dynamodb_resource=dynamodb,
     )
+    watcher.interval = WATCH_INTERVAL_DRAINING
 
     deadline = time.monotonic() + timeout
     lines: dict[str, list[dict[str, Any]]] = {}
@@ -174,7 +285,8 @@ def run(changes: list[OrderChange], timeout: float) -> dict[str, Any]:
         lines.update(delivered_lines(s3, bucket, new))
         if sum(len(v) for v in lines.values()) >= len(changes):
             break
-        time.sleep(0.5)
+        time.sleep(0.1)
+    pipeline_cpu = meter.used()
     watcher.done.set()
     watcher.join()
     watcher.poll()
@@ -216,6 +328,12 @@ def run(changes: list[OrderChange], timeout: float) -> dict[str, Any]:
             "p95": round(percentile(latency_lower, 0.95), 2),
         },
         "buffer_interval_s": float(LOCAL_DEPLOY_PARAMETERS["FirehoseBufferIntervalSeconds"]),
+        # CPU per 1,000 changes: raw = writing them to the plain table; pipeline = writing them
+        # to the pipeline's table until the last one is in S3 (the data plane's share included).
+        "cpu_s_per_1000_changes": {
+            "raw": per_thousand(raw_cpu, len(changes)),
+            "pipeline": per_thousand(pipeline_cpu, len(changes)),
+        },
     }
 
 
