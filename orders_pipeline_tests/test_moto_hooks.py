@@ -14,8 +14,10 @@ from moto.athena.models import AthenaBackend, Execution, QueryResults
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend
+from moto.core.responses import BaseResponse
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.dynamodb.models.table import StreamRecord
+from moto.dynamodbstreams.models import ShardIterator
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.firehose.models import FirehoseBackend
 from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
@@ -37,6 +39,7 @@ from orders_pipeline.local_stack.moto_hooks import (
     glue,
     internals,
     kinesis,
+    responses,
     s3_objects,
     s3_policy,
 )
@@ -66,6 +69,8 @@ MOTO_FUNCTIONS = {
     "Shard.get_records": lambda: Shard.get_records,
     "Shard.get_max_sequence_number": lambda: Shard.get_max_sequence_number,
     "DynamoDBStreamsHandler.get_records": lambda: DynamoDBStreamsHandler.get_records,
+    "StreamRecord.__init__": lambda: StreamRecord.__init__,
+    "StreamRecord.to_json": lambda: StreamRecord.to_json,
 }
 
 # Hook modules that check their moto internals before patching (cloudformation's are checked by
@@ -77,6 +82,7 @@ CHECKED_HOOK_MODULES = [
     dynamodbstreams,
     glue,
     kinesis,
+    responses,
     s3_objects,
     s3_policy,
 ]
@@ -85,7 +91,7 @@ CHECKED_HOOK_MODULES = [
 CALLED_POSITIONALLY = [
     (KinesisBackend.put_records, ["self", "stream_arn", "stream_name", "records"]),
     (KinesisBackend.get_records, ["self", "stream_arn", "shard_iterator", "limit"]),
-    (DynamoDBStreamsBackend.get_records, ["self", "iterator_arn", "limit"]),
+    (ShardIterator.__init__, ["self", "streams_backend", "stream_shard", "shard_iterator_type"]),
     (S3Backend.list_objects, ["self", "bucket", "prefix", "delimiter", "marker", "max_keys"]),
     (S3Backend.get_bucket, ["self", "bucket_name"]),
     (S3Backend.get_object, ["self", "bucket_name", "key_name"]),
@@ -264,6 +270,11 @@ def test_cloudformation_type_map_is_an_lru_cache_we_can_clear(cached):
         ("Shard.get_records", ["self", "last_sequence_id", "limit"]),
         ("Shard.get_max_sequence_number", ["self"]),
         ("DynamoDBStreamsHandler.get_records", ["self"]),
+        (
+            "StreamRecord.__init__",
+            ["self", "table", "stream_type", "event_name", "old", "new", "seq"],
+        ),
+        ("StreamRecord.to_json", ["self"]),
     ],
 )
 def test_moto_internal_keeps_its_signature(name, parameters):
@@ -307,6 +318,36 @@ def test_a_moto_member_gone_after_an_upgrade_is_named():
 
     with pytest.raises(RuntimeError, match=r"\.Backend\.removed is gone: hooks\.x needs updating"):
         internals.require_members("hooks.x", {Backend: ("kept", "removed")})
+
+
+def test_an_instance_attribute_gone_after_an_upgrade_is_named():
+    class Model:
+        def __init__(self) -> None:
+            self.kept: int = 1
+
+    internals.require_instance_attributes("hooks.x", {Model: ("kept",)})
+    with pytest.raises(RuntimeError, match=r"\.Model\.removed \(set in __init__\) is gone"):
+        internals.require_instance_attributes("hooks.x", {Model: ("kept", "removed")})
+
+
+def test_response_without_an_xml_request_id_is_returned_as_is_with_motos_headers():
+    moto_hooks.install()
+    body = '{"Records": [{"Data": "' + "x" * 1000 + '"}]}'
+
+    headers, returned = BaseResponse._enrich_response({"status": 200}, body)
+
+    assert returned is body
+    assert headers["status"] == "200"
+    assert headers["x-amzn-requestid"]
+
+
+def test_xml_request_id_is_still_filled_in():
+    moto_hooks.install()
+    body = "<Response><RequestId>placeholder</RequestId></Response>"
+
+    headers, returned = BaseResponse._enrich_response({}, body)
+
+    assert returned == f"<Response><RequestId>{headers['x-amzn-requestid']}</RequestId></Response>"
 
 
 def test_data_plane_reads_the_record_and_shard_state_moto_keeps():

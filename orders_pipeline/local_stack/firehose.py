@@ -18,6 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -501,7 +502,7 @@ class FirehoseWorker(PollingWorker):
             try:
                 response = self._lambda.invoke(
                     FunctionName=config.lambda_arn,
-                    Payload=json.dumps(self._event(config, batch)).encode("utf-8"),
+                    Payload=orjson.dumps(self._event(config, batch)),
                 )
             except ClientError as exc:
                 error = exc.response.get("Error", {})
@@ -513,7 +514,7 @@ class FirehoseWorker(PollingWorker):
                 error_code, message = "Lambda.FunctionError", None
                 continue
             try:
-                returned = json.loads(payload)["records"]
+                returned = orjson.loads(payload)["records"]
                 if not isinstance(returned, list):
                     raise TypeError("records is not a list")
             except (ValueError, KeyError, TypeError):

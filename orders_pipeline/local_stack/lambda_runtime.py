@@ -75,7 +75,7 @@ class FunctionProcess:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr_log: IO[bytes] | None = None
-        self._buffer = b""
+        self._buffer = bytearray()
 
     def invoke(self, event: bytes) -> InvocationResult:
         with self._lock:
@@ -98,7 +98,7 @@ class FunctionProcess:
     def _ensure_started(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             return
-        self._buffer = b""
+        self._buffer = bytearray()
         env = _child_environment(self.spec)
         # The child's stray fd-level output and crashes, kept beside its code for a person to read.
         self._stderr_log = open(os.path.join(os.path.dirname(self.code_dir), "stderr.log"), "ab")
@@ -132,12 +132,16 @@ class FunctionProcess:
         return InvocationResult(payload, reply.get("function_error"), reply["log"])
 
     def _read_message(self, deadline: float) -> tuple[dict[str, Any], bytes]:
+        # A bytearray grows in place: a payload arrives in pipe-sized chunks (64 KiB), and
+        # joining megabytes of them as bytes copied the whole buffer for every chunk.
         self._read_until(lambda: b"\n" in self._buffer, deadline)
-        raw_header, self._buffer = self._buffer.split(b"\n", 1)
-        header = json.loads(raw_header)
+        end = self._buffer.index(b"\n")
+        header = json.loads(self._buffer[:end])
+        del self._buffer[: end + 1]
         size = header.get("size", 0)
         self._read_until(lambda: len(self._buffer) >= size, deadline)
-        payload, self._buffer = self._buffer[:size], self._buffer[size:]
+        payload = bytes(self._buffer[:size])
+        del self._buffer[:size]
         return header, payload
 
     def _read_until(self, done: Callable[[], bool], deadline: float) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from botocore.exceptions import ClientError
 
 from orders_pipeline.local_stack.checkpoints import CheckpointStore
@@ -507,7 +508,7 @@ class PipesWorker(PollingWorker):
                 raise BatchFailure(
                     f"record {event.get('eventID')}: partition key {exc.args[0]}", records
                 ) from None
-            data = json.dumps(event, separators=(",", ":")).encode("utf-8")
+            data = orjson.dumps(event)
             entries.append({"Data": data, "PartitionKey": key})
         for start in range(0, len(entries), KINESIS_MAX_RECORDS_PER_PUT):
             chunk = entries[start : start + KINESIS_MAX_RECORDS_PER_PUT]

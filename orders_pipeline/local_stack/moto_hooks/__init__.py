@@ -21,6 +21,7 @@ from orders_pipeline.local_stack.moto_hooks import (
     dynamodbstreams,
     glue,
     kinesis,
+    responses,
     s3_policy,
 )
 
@@ -39,6 +40,7 @@ def install() -> None:
         if _installed:
             return
         dispatch.install()
+        responses.install()
         cloudformation.install()
         awslambda.install()
         dynamodbstreams.install()

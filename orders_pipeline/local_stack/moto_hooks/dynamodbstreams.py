@@ -1,22 +1,35 @@
-"""DynamoDB Streams GetRecords answered with plain JSON, not moto's shape-driven serializer."""
+"""DynamoDB stream records without a JSON dump per write; GetRecords answered as plain JSON."""
 
-# moto keeps stream records already in wire form (AttributeValue JSON); walking every image
-# attribute through its generic serializer cost the local stack more CPU than the rest of the
-# data plane together (measured by benchmarks/local_stack_end_to_end.py). Same document, same API.
+# moto dumps every new stream record to JSON only to fill in its SizeBytes, inside the write
+# request, and answers GetRecords through its shape-driven serializer: the largest share of the
+# CPU the data plane adds to the server (benchmarks/local_stack_end_to_end.py). Here a record's
+# JSON is made once, when it is read (by orjson), and SizeBytes comes from it. Same records.
 
 from __future__ import annotations
 
 import base64
-import json
 from datetime import datetime
 from typing import Any
 
-from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+import orjson
+from moto.core.utils import utcnow
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.moto_api._internal import mock_random
 
-from orders_pipeline.local_stack.moto_hooks.internals import replace_member, require_members
+from orders_pipeline.local_stack.moto_hooks.internals import (
+    replace_member,
+    require_instance_attributes,
+    require_members,
+)
 
 DEFAULT_LIMIT = 1000
+_WITH_NEW_IMAGE = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+_WITH_OLD_IMAGE = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+# Fields of a record's `dynamodb` part that are written by hand rather than by orjson.
+_HAND_WRITTEN = ("ApproximateCreationDateTime", "SizeBytes")
 
 
 def check_internals() -> None:
@@ -25,28 +38,138 @@ def check_internals() -> None:
         __name__,
         {
             DynamoDBStreamsHandler: ("get_records", "backend", "_get_param"),
-            DynamoDBStreamsBackend: ("get_records",),
+            ShardIterator: ("arn",),
+            StreamRecord: ("__init__", "to_json"),
+            Item: ("to_json",),
+        },
+    )
+    require_instance_attributes(
+        __name__,
+        {
+            DynamoDBStreamsBackend: ("shard_iterators",),
+            ShardIterator: ("stream_shard", "sequence_number"),
+            StreamShard: ("items", "starting_sequence_number"),
+            Table: ("hash_key_attr", "range_key_attr"),
+            Item: ("hash_key", "range_key"),
         },
     )
 
 
 def install() -> None:
     check_internals()
+    replace_member(StreamRecord, "__init__", stream_record_init)
+    replace_member(StreamRecord, "to_json", stream_record_to_json)
     replace_member(DynamoDBStreamsHandler, "get_records", get_records)
 
 
-def _wire_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        # Epoch seconds truncated to the millisecond, as moto's serializer sends it.
-        return int(value.timestamp() * 1000) / 1000
+def stream_record_init(
+    self: StreamRecord,
+    table: Table,
+    stream_type: str,
+    event_name: str,
+    old: Item | None,
+    new: Item | None,
+    seq: int,
+) -> None:
+    """moto's record, with SizeBytes left to the first read (None until then)."""
+    keyed = old if old is not None else new
+    keys = {table.hash_key_attr: keyed.hash_key.to_json()}  # type: ignore[union-attr]
+    if table.range_key_attr is not None:
+        keys[table.range_key_attr] = keyed.range_key.to_json()  # type: ignore[union-attr]
+    dynamodb: dict[str, Any] = {
+        "StreamViewType": stream_type,
+        "ApproximateCreationDateTime": utcnow(),
+        "SequenceNumber": str(seq),
+        "SizeBytes": None,
+        "Keys": keys,
+    }
+    if stream_type in _WITH_NEW_IMAGE and new is not None:
+        dynamodb["NewImage"] = new.to_json()["Attributes"]
+    if stream_type in _WITH_OLD_IMAGE and old is not None:
+        dynamodb["OldImage"] = old.to_json()["Attributes"]
+    self.record = {
+        "eventID": mock_random.uuid4().hex,
+        "eventName": event_name,
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.0",
+        "awsRegion": "us-east-1",
+        "dynamodb": dynamodb,
+    }
+
+
+def stream_record_to_json(self: StreamRecord) -> dict[str, Any]:
+    """The record as moto hands it to its other readers (Lambda event sources): SizeBytes set."""
+    if self.record["dynamodb"]["SizeBytes"] is None:
+        wire_text(self.record)
+    return self.record
+
+
+def _epoch_seconds(value: datetime) -> float:
+    # Truncated to the millisecond, as moto's serializer sends it.
+    return int(value.timestamp() * 1000) / 1000
+
+
+def _wire_bytes(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")  # B and BS attribute values
     raise TypeError(f"GetRecords: cannot encode {type(value).__name__} value {value!r}")
 
 
-def get_records(self: DynamoDBStreamsHandler) -> str:
-    limit = self._get_param("Limit")
-    result = self.backend.get_records(
-        self._get_param("ShardIterator"), DEFAULT_LIMIT if limit is None else limit
+def wire_text(record: dict[str, Any]) -> bytes:
+    """A stream record as GetRecords sends it (UTF-8 JSON); sets its SizeBytes the first time.
+
+    SizeBytes is the byte length of the record's `dynamodb` JSON without that field: like
+    moto's own figure, an overestimate of DynamoDB's (which counts the binary item size).
+    """
+    dynamodb = record["dynamodb"]
+    rest = {name: value for name, value in dynamodb.items() if name not in _HAND_WRITTEN}
+    created = orjson.dumps(_epoch_seconds(dynamodb["ApproximateCreationDateTime"]))
+    without_size = (
+        b'{"ApproximateCreationDateTime":'
+        + created
+        + b","
+        + (orjson.dumps(rest, default=_wire_bytes)[1:])
     )
-    return json.dumps(result, default=_wire_value, separators=(",", ":"))
+    if dynamodb["SizeBytes"] is None:
+        dynamodb["SizeBytes"] = len(without_size)
+    envelope = {name: value for name, value in record.items() if name != "dynamodb"}
+    return b"".join(
+        (
+            orjson.dumps(envelope)[:-1],
+            b',"dynamodb":{"SizeBytes":',
+            str(dynamodb["SizeBytes"]).encode(),
+            b",",
+            without_size[1:],
+            b"}",
+        )
+    )
+
+
+def get_records(self: DynamoDBStreamsHandler) -> str:
+    """moto's ShardIterator.get, with the records written as JSON text one by one."""
+    limit = self._get_param("Limit")
+    limit = DEFAULT_LIMIT if limit is None else limit
+    iterator: ShardIterator = self.backend.shard_iterators[self._get_param("ShardIterator")]
+    shard: StreamShard = iterator.stream_shard
+    start = iterator.sequence_number - shard.starting_sequence_number
+    if start < 0:
+        raise ValueError(f"shard iterator before the shard's first record: {start}")
+    records = [item.record for item in shard.items[start : start + limit]]
+    if records:
+        last = int(records[-1]["dynamodb"]["SequenceNumber"])
+        following = ShardIterator(self.backend, shard, "AFTER_SEQUENCE_NUMBER", last)
+    else:
+        following = ShardIterator(
+            self.backend, shard, "AT_SEQUENCE_NUMBER", iterator.sequence_number
+        )
+    self.backend.shard_iterators[following.arn] = following
+    body = b"".join(
+        (
+            b'{"NextShardIterator":',
+            orjson.dumps(following.arn),
+            b',"Records":[',
+            b",".join(wire_text(record) for record in records),
+            b"]}",
+        )
+    )
+    return body.decode()

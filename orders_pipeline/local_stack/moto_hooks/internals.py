@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from typing import Any
 
 
@@ -24,3 +26,15 @@ def replace_member(owner: type, name: str, replacement: Any) -> None:
         return
     replacement.moto_original = current
     setattr(owner, name, replacement)
+
+
+def require_instance_attributes(hook_module: str, needed: dict[type, tuple[str, ...]]) -> None:
+    """Raise naming the first attribute in `needed` its class's `__init__` no longer assigns."""
+    for owner, attributes in needed.items():
+        source = inspect.getsource(owner.__init__)
+        for attribute in attributes:
+            if not re.search(rf"\bself\.{re.escape(attribute)}\s*(:[^=\n]*)?=", source):
+                raise RuntimeError(
+                    f"moto internal {owner.__module__}.{owner.__name__}.{attribute} (set in "
+                    f"__init__) is gone: {hook_module} needs updating for this moto"
+                )
