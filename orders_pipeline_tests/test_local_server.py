@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -17,6 +18,8 @@ import pytest
 from orders_pipeline.local_stack import moto_hooks
 from orders_pipeline.local_stack.server import (
     ACCOUNT_ID,
+    OLDEST_GENERATION_THRESHOLD,
+    SWITCH_INTERVAL_SECONDS,
     MotoServer,
     PortInUseError,
     check_port_free,
@@ -97,6 +100,21 @@ server.reset()
 print(len(s3.list_buckets()["Buckets"]))
 server.stop()
 """
+
+
+def test_serving_switches_threads_often_and_collects_the_oldest_objects_rarely():
+    before = (sys.getswitchinterval(), gc.get_threshold())
+    server = MotoServer(port=free_port())
+    server.start()
+    try:
+        serving = (sys.getswitchinterval(), gc.get_threshold())
+    finally:
+        server.stop()
+
+    assert serving[0] == min(SWITCH_INTERVAL_SECONDS, before[0])
+    assert serving[1][:2] == before[1][:2]
+    assert serving[1][2] == max(OLDEST_GENERATION_THRESHOLD, before[1][2])
+    assert (sys.getswitchinterval(), gc.get_threshold()) == before
 
 
 def test_reset_forgets_every_resource():
