@@ -7,6 +7,7 @@ its GIL for their JSON and boto3 work, and every request the server was serving 
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -30,6 +31,8 @@ STAGES: dict[str, type[PipesWorker] | type[FirehoseWorker]] = {
 }
 # A spawned interpreter imports boto3 afresh: seconds on a loaded machine, never a minute.
 START_TIMEOUT = 60.0
+# Python's GC collects its oldest generation after this many younger collections (10 by default).
+OLDEST_GENERATION_THRESHOLD = 1000
 REPLY_TIMEOUT = 10.0
 
 Snapshot = dict[str, dict[str, str]]
@@ -55,6 +58,12 @@ def serve(
             stage: worker_class(endpoint_url, region, checkpoints, poll_interval)
             for stage, worker_class in STAGES.items()
         }
+        # The workers turn thousands of records a second into short-lived objects, and each of
+        # Python's full collections would rescan all of boto3's service models as well: those
+        # are frozen out of collection, and full collections made rare, as in the server.
+        gc.freeze()
+        young, middle, oldest = gc.get_threshold()
+        gc.set_threshold(young, middle, max(oldest, OLDEST_GENERATION_THRESHOLD))
         for worker in workers.values():
             worker.start()
     except Exception as exc:
