@@ -1,10 +1,12 @@
-"""DynamoDB Streams on the local stack: the records moto's own serializer sends, read faster."""
+"""DynamoDB Streams and Kinesis records on the local stack: what moto sends, read faster, in UTC."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -167,3 +169,43 @@ def test_latest_iterator_reads_only_what_is_written_after_it(
         {"orderid": {"S": "after"}, "n": {"N": "1.5"}}
     ]
     assert Decimal(records[0]["dynamodb"]["NewImage"]["n"]["N"]) == Decimal("1.5")
+
+
+@pytest.fixture
+def berlin_time(monkeypatch: pytest.MonkeyPatch):
+    """The process's local time zone is UTC+1/+2, as on a laptop in Berlin."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_creation_time_is_utc_on_a_machine_in_another_time_zone(
+    aws_client: Callable[[str], Any], berlin_time: None
+) -> None:
+    dynamodb, streams = aws_client("dynamodb"), aws_client("dynamodbstreams")
+    table = _table(aws_client, "KEYS_ONLY")
+    dynamodb.put_item(TableName=table["TableName"], Item={"orderid": {"S": "o-1"}})
+
+    (record,) = _read_all(streams, table["LatestStreamArn"])
+
+    created = record["dynamodb"]["ApproximateCreationDateTime"]
+    assert abs((created - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_kinesis_arrival_time_is_utc_on_a_machine_in_another_time_zone(
+    aws_client: Callable[[str], Any], berlin_time: None
+) -> None:
+    kinesis, stream = aws_client("kinesis"), f"arrival-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream)
+    shard = kinesis.put_record(StreamName=stream, Data=b"x", PartitionKey="k")["ShardId"]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+
+    (record,) = kinesis.get_records(ShardIterator=iterator)["Records"]
+
+    arrived = record["ApproximateArrivalTimestamp"]
+    assert abs((arrived - datetime.now(UTC)).total_seconds()) < 60

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from moto.core.utils import utcnow
+from moto.core.utils import unix_time, utcnow
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
@@ -105,8 +105,9 @@ def stream_record_to_json(self: StreamRecord) -> dict[str, Any]:
 
 
 def _epoch_seconds(value: datetime) -> float:
-    # Truncated to the millisecond, as moto's serializer sends it.
-    return int(value.timestamp() * 1000) / 1000
+    # moto's naive UTC time as epoch seconds (datetime.timestamp() would read it as local time),
+    # truncated to the millisecond as moto's serializer sends it.
+    return int(unix_time(value) * 1000) / 1000
 
 
 def _wire_bytes(value: Any) -> Any:

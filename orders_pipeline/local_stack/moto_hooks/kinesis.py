@@ -76,8 +76,9 @@ def _wire_record(record: Record) -> dict[str, Any]:
         "Data": base64.b64encode(base64.b64decode(record.data)).decode("ascii"),
         "PartitionKey": record.partition_key,
         "SequenceNumber": str(record.sequence_number),
-        # Epoch seconds truncated to the millisecond, as moto's serializer sends them.
-        "ApproximateArrivalTimestamp": int(record.created_at_datetime.timestamp() * 1000) / 1000,
+        # Epoch seconds (moto's, from its naive UTC time) truncated to the millisecond, as moto's
+        # serializer sends them.
+        "ApproximateArrivalTimestamp": int(record.created_at * 1000) / 1000,
     }
 
 
