@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import base64
 import inspect
 import re
 from typing import Any
@@ -72,8 +71,9 @@ def shard_get_records(
 
 def _wire_record(record: Record) -> dict[str, Any]:
     return {
-        # Re-encoded so the text is canonical base64, as moto's serializer would send it.
-        "Data": base64.b64encode(base64.b64decode(record.data)).decode("ascii"),
+        # The base64 text the producer sent (SDKs send canonical base64), not decoded and
+        # re-encoded per record.
+        "Data": record.data,
         "PartitionKey": record.partition_key,
         "SequenceNumber": str(record.sequence_number),
         # Epoch seconds (moto's, from its naive UTC time) truncated to the millisecond, as moto's
