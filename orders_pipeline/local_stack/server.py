@@ -26,7 +26,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 SWITCH_INTERVAL_SECONDS = 0.001
 # The server keeps every emulated resource's state: millions of long-lived objects once a few
 # thousand changes went through. Each full collection of Python's GC scans them all (0.3-0.5 s
-# with the GIL held, several times a minute under load, measured by benchmarks/); collecting
+# with the GIL held, several times a minute under the end-to-end benchmark's load); collecting
 # the oldest generation after 1,000 younger collections instead of 10 makes that rare. Young
 # objects (a request's garbage) are collected as often as before.
 OLDEST_GENERATION_THRESHOLD = 1000
