@@ -16,9 +16,9 @@ import boto3
 import pytest
 
 from orders_pipeline.local_stack import moto_hooks
+from orders_pipeline.local_stack.gc_tuning import OLDEST_GENERATION_THRESHOLD
 from orders_pipeline.local_stack.server import (
     ACCOUNT_ID,
-    OLDEST_GENERATION_THRESHOLD,
     SWITCH_INTERVAL_SECONDS,
     MotoServer,
     PortInUseError,
@@ -103,18 +103,24 @@ server.stop()
 
 
 def test_serving_switches_threads_often_and_collects_the_oldest_objects_rarely():
-    before = (sys.getswitchinterval(), gc.get_threshold())
-    server = MotoServer(port=free_port())
-    server.start()
+    # Python's defaults, set here: the session's own stack may already have changed them.
+    outside = (sys.getswitchinterval(), gc.get_threshold())
+    sys.setswitchinterval(0.005)
+    gc.set_threshold(700, 10, 10)
     try:
-        serving = (sys.getswitchinterval(), gc.get_threshold())
+        server = MotoServer(port=free_port())
+        server.start()
+        try:
+            serving = (sys.getswitchinterval(), gc.get_threshold())
+        finally:
+            server.stop()
+        stopped = (sys.getswitchinterval(), gc.get_threshold())
     finally:
-        server.stop()
+        sys.setswitchinterval(outside[0])
+        gc.set_threshold(*outside[1])
 
-    assert serving[0] == min(SWITCH_INTERVAL_SECONDS, before[0])
-    assert serving[1][:2] == before[1][:2]
-    assert serving[1][2] == max(OLDEST_GENERATION_THRESHOLD, before[1][2])
-    assert (sys.getswitchinterval(), gc.get_threshold()) == before
+    assert serving == (SWITCH_INTERVAL_SECONDS, (700, 10, OLDEST_GENERATION_THRESHOLD))
+    assert stopped == (0.005, (700, 10, 10))
 
 
 def test_reset_forgets_every_resource():

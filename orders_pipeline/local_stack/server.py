@@ -14,6 +14,8 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
+from orders_pipeline.local_stack.gc_tuning import collect_oldest_rarely
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 REGION = "us-east-1"
@@ -24,12 +26,6 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 # to the switch interval (5 ms by default) for the GIL while another request computes, so every
 # small read or write of a request pays it again; a shorter interval keeps short requests short.
 SWITCH_INTERVAL_SECONDS = 0.001
-# The server keeps every emulated resource's state: millions of long-lived objects once a few
-# thousand changes went through. Each full collection of Python's GC scans them all (0.3-0.5 s
-# with the GIL held, several times a minute under the end-to-end benchmark's load); collecting
-# the oldest generation after 1,000 younger collections instead of 10 makes that rare. Young
-# objects (a request's garbage) are collected as often as before.
-OLDEST_GENERATION_THRESHOLD = 1000
 
 
 class PortInUseError(RuntimeError):
@@ -103,9 +99,7 @@ class MotoServer:
         server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._replaced_switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(SWITCH_INTERVAL_SECONDS, self._replaced_switch_interval))
-        self._replaced_gc_threshold = gc.get_threshold()
-        young, middle, oldest = self._replaced_gc_threshold
-        gc.set_threshold(young, middle, max(oldest, OLDEST_GENERATION_THRESHOLD))
+        self._replaced_gc_threshold = collect_oldest_rarely()
         server.start()
         self._server = server
         return self.endpoint_url

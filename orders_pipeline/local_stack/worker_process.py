@@ -22,6 +22,7 @@ from typing import Any
 import orders_pipeline
 from orders_pipeline.local_stack.checkpoints import CheckpointStore
 from orders_pipeline.local_stack.firehose import FirehoseWorker
+from orders_pipeline.local_stack.gc_tuning import collect_oldest_rarely
 from orders_pipeline.local_stack.pipes import PipesWorker
 
 # The data-plane stages, named as `status()` reports them.
@@ -31,8 +32,6 @@ STAGES: dict[str, type[PipesWorker] | type[FirehoseWorker]] = {
 }
 # A spawned interpreter imports boto3 afresh: seconds on a loaded machine, never a minute.
 START_TIMEOUT = 60.0
-# Python's GC collects its oldest generation after this many younger collections (10 by default).
-OLDEST_GENERATION_THRESHOLD = 1000
 REPLY_TIMEOUT = 10.0
 
 Snapshot = dict[str, dict[str, str]]
@@ -62,8 +61,7 @@ def serve(
         # Python's full collections would rescan all of boto3's service models as well: those
         # are frozen out of collection, and full collections made rare, as in the server.
         gc.freeze()
-        young, middle, oldest = gc.get_threshold()
-        gc.set_threshold(young, middle, max(oldest, OLDEST_GENERATION_THRESHOLD))
+        collect_oldest_rarely()
         for worker in workers.values():
             worker.start()
     except Exception as exc:
