@@ -28,8 +28,8 @@ import boto3
 from botocore.config import Config
 
 from orders_pipeline.dynamodb_writer import write_changes
-from orders_pipeline.local_stack.moto_hooks import STATUS_PATH
 from orders_pipeline.local_stack.server import client_env, free_port
+from orders_pipeline.local_stack.services import STATUS_PATH
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS
 from orders_pipeline.orders import OrderChange, generate_changes
 
@@ -65,9 +65,9 @@ def stack_cpu_seconds(session_id: int) -> dict[str, float]:
             continue
         if int(pid) == session_id:
             role = "server"
-        elif "worker_process" in cmdline:
+        elif "workers.process" in cmdline:
             role = "workers"
-        elif "lambda_runtime" in cmdline:
+        elif "awslambda/runtime" in cmdline:
             role = "lambda"
         else:
             role = "other"

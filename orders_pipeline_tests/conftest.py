@@ -12,7 +12,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from orders_pipeline.deploy import deploy_stack
-from orders_pipeline.local_stack import moto_hooks
+from orders_pipeline.local_stack import services
 from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS, LocalStack
 
@@ -45,7 +45,7 @@ def moto_endpoint() -> Iterator[str]:
     With the local stack's hooks: they are process-wide once any test starts a LocalStack, so
     installing them here keeps a module's behaviour independent of test order.
     """
-    moto_hooks.install()
+    services.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from orders_pipeline.local_stack.moto_hooks import athena as athena_hooks
+from orders_pipeline.local_stack.athena import patches as athena_hooks
 from orders_pipeline_tests.prerequisites import aws_cli
 
 QUERY_DEADLINE_S = 60

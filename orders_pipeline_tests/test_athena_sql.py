@@ -9,8 +9,8 @@ import duckdb
 import pytest
 import sqlglot
 
-from orders_pipeline.local_stack import athena_sql as sql
-from orders_pipeline.local_stack.athena_results import (
+from orders_pipeline.local_stack.athena import sql
+from orders_pipeline.local_stack.athena.results import (
     athena_type,
     format_value,
     hive_type,

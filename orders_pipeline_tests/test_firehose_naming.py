@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orders_pipeline.local_stack.firehose_naming import (
+from orders_pipeline.local_stack.firehose.naming import (
     PrefixError,
     data_prefix,
     error_prefix,

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from orders_pipeline.local_stack.checkpoints import CheckpointStore
-from orders_pipeline.local_stack.firehose import (
+from orders_pipeline.local_stack.firehose.worker import (
     LAMBDA_REQUEST_LIMIT,
     MIB,
     SourceRecord,
@@ -25,7 +24,8 @@ from orders_pipeline.local_stack.firehose import (
     lambda_batches,
     newline_delimited,
 )
-from orders_pipeline.local_stack.polling_worker import PollingWorker
+from orders_pipeline.local_stack.workers.checkpoints import CheckpointStore
+from orders_pipeline.local_stack.workers.polling import PollingWorker
 from orders_pipeline_tests.polling import wait_for
 
 # Test processor: each input is JSON {"verdict", "dt", "value"}; the verdict decides the result.

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
-from orders_pipeline.local_stack.glue_crawler import (
+from orders_pipeline.local_stack.glue.crawler import (
     infer_json_lines_schema,
     infer_json_type,
     merge_types,
@@ -22,7 +22,7 @@ from orders_pipeline.local_stack.glue_crawler import (
     render_type,
     table_name_for,
 )
-from orders_pipeline.local_stack.moto_hooks import glue as glue_hooks
+from orders_pipeline.local_stack.glue import patches as glue_hooks
 
 CRAWL_DEADLINE_S = 30
 

@@ -15,7 +15,7 @@ import urllib.request
 import boto3
 import pytest
 
-from orders_pipeline.local_stack import moto_hooks
+from orders_pipeline.local_stack import services
 from orders_pipeline.local_stack.gc_tuning import OLDEST_GENERATION_THRESHOLD
 from orders_pipeline.local_stack.server import (
     ACCOUNT_ID,
@@ -47,7 +47,7 @@ def server(monkeypatch):
         "AWS_REGION",
     ):
         monkeypatch.delenv(name, raising=False)  # restored afterwards: start() sets them
-    moto_hooks.install()
+    services.install()
     running = MotoServer(port=free_port())
     running.start()
     yield running
@@ -152,7 +152,7 @@ def test_stop_restores_the_environment_it_replaced(monkeypatch):
 
 def test_status_route_without_a_running_stack_says_so(server):
     with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(server.endpoint_url + moto_hooks.STATUS_PATH, timeout=10)
+        urllib.request.urlopen(server.endpoint_url + services.STATUS_PATH, timeout=10)
     assert raised.value.code == 503
     assert "no local stack" in json.load(raised.value)["error"]
 
@@ -170,7 +170,7 @@ def test_stack_env_is_what_a_client_process_needs():
 
 def test_stack_status_is_served_over_http_with_resources_and_stages(local_stack):
     _client("s3", local_stack).create_bucket(Bucket="status-route-bucket")
-    url = local_stack.endpoint_url + moto_hooks.STATUS_PATH
+    url = local_stack.endpoint_url + services.STATUS_PATH
     with urllib.request.urlopen(url, timeout=30) as response:
         document = json.load(response)
     assert document["endpoint_url"] == local_stack.endpoint_url

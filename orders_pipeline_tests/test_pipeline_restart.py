@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from orders_pipeline.dynamodb_writer import write_changes
-from orders_pipeline.local_stack.checkpoints import CheckpointStore
+from orders_pipeline.local_stack.workers.checkpoints import CheckpointStore
 from orders_pipeline.orders import generate_changes
 from orders_pipeline_tests.polling import wait_for
 

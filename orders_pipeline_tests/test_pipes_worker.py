@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from orders_pipeline.local_stack.pipes import (
+from orders_pipeline.local_stack.pipes.worker import (
     STREAM_RETENTION_SECONDS,
     dead_letter_message,
     evaluate_jsonpath,

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
+from orders_pipeline.local_stack import patching
+
 VIEW_TYPES = ["NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"]
 EVERY_TYPE = {
     "s": {"S": 'text with "quotes", ünïcode and a \\ backslash'},
@@ -79,7 +81,9 @@ def test_get_records_sends_what_motos_serializer_sends(
     ours = _read_all(streams, table["LatestStreamArn"])
     with monkeypatch.context() as patch:
         patch.setattr(
-            DynamoDBStreamsHandler, "get_records", DynamoDBStreamsHandler.get_records.moto_original
+            DynamoDBStreamsHandler,
+            "get_records",
+            patching.moto_original(DynamoDBStreamsHandler, "get_records"),
         )
         motos = _read_all(streams, table["LatestStreamArn"])
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from orders_pipeline.local_stack.server import REGION, free_port
-from orders_pipeline.local_stack.worker_process import WorkerProcess
+from orders_pipeline.local_stack.workers.process import WorkerProcess
 
 SNAPSHOT = {
     "checkpoints": {"pipe/p/shardId-1": "1100000000017454423042", "firehose/f/shardId-0": "7"},

@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from orders_pipeline.deploy import DeployError, deploy_stack
-from orders_pipeline.local_stack.moto_hooks import STATUS_PATH
 from orders_pipeline.local_stack.server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError
+from orders_pipeline.local_stack.services import STATUS_PATH
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS, LocalStack
 
 DEFAULT_ENDPOINT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"

@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from orders_pipeline.local_stack import lambda_runtime, moto_hooks
+from orders_pipeline.local_stack import services
+from orders_pipeline.local_stack.awslambda import runtime as lambda_runtime
 from orders_pipeline.local_stack.server import (
     CREDENTIALS,
     DEFAULT_HOST,
@@ -19,7 +20,7 @@ from orders_pipeline.local_stack.server import (
     MotoServer,
     client_env,
 )
-from orders_pipeline.local_stack.worker_process import Snapshot, WorkerProcess
+from orders_pipeline.local_stack.workers.process import Snapshot, WorkerProcess
 
 CHECKPOINTS_FILE = "checkpoints.json"
 
@@ -78,9 +79,9 @@ class LocalStack:
 
     def start(self, *, workers: bool = True) -> LocalStack:
         """Install the moto hooks, serve on host:port and (by default) start the workers."""
-        moto_hooks.install()
+        services.install()
         self._server.start()
-        moto_hooks.set_status_provider(self.port, self.status)
+        services.set_status_provider(self.port, self.status)
         if workers:
             self.start_workers()
         return self
@@ -93,7 +94,7 @@ class LocalStack:
         """
         self.stop_workers()
         lambda_runtime.shutdown_all()
-        moto_hooks.set_status_provider(self.port, None)
+        services.set_status_provider(self.port, None)
         self._server.stop()
 
     def reset(self) -> None:

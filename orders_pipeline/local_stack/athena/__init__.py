@@ -1,0 +1,1 @@
+"""Athena: statements run on DuckDB over the S3 objects the Glue catalog describes."""

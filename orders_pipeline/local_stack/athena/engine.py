@@ -1,0 +1,344 @@
+"""Athena statements executed on DuckDB over S3 objects described by the Glue catalog: SELECT,
+CTAS, INSERT INTO, views, DROP, partition DDL; results written as Athena does."""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from orders_pipeline.local_stack.athena import sql
+from orders_pipeline.local_stack.athena.results import (
+    column_info,
+    format_value,
+    hive_type,
+    render_csv,
+    render_metadata,
+    render_text,
+)
+from orders_pipeline.local_stack.athena.session import (
+    QueryFailed,
+    QueryRequest,
+    QuerySession,
+    duck_type,
+    encode_view,
+)
+from orders_pipeline.local_stack.data_access import (
+    GlueCatalog,
+    ObjectStore,
+    as_folder,
+    is_data_object,
+    split_s3_url,
+)
+from orders_pipeline.local_stack.glue.crawler import partition_path
+from orders_pipeline.local_stack.glue.tables import (
+    partition_input,
+    storage_descriptor,
+    table_format,
+    table_input,
+)
+
+__all__ = ["AthenaEngine", "QueryFailed", "QueryOutcome", "QueryRequest"]
+
+
+@dataclass
+class QueryOutcome:
+    statement_type: str
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[list[str | None]] = field(default_factory=list)
+    header: bool = False
+    data_scanned_bytes: int = 0
+    update_count: int | None = None
+    output_location: str = ""
+
+
+def statement_type(statement: sql.Statement) -> str:
+    if isinstance(statement, sql.Query | sql.InsertInto):
+        return "DML"
+    if isinstance(statement, sql.ShowTables):
+        return "UTILITY"
+    return "DDL"
+
+
+class AthenaEngine:
+    """Runs Athena statements against the catalog and object store it is given."""
+
+    def __init__(self, store: ObjectStore, catalog: GlueCatalog, memory_limit: str = "1GB"):
+        self.store = store
+        self.catalog = catalog
+        self.memory_limit = memory_limit
+
+    def execute(self, request: QueryRequest) -> QueryOutcome:
+        """Run the statement and write its results under the output location."""
+        try:
+            statement = sql.parse_statement(request.sql)
+        except sql.AthenaSqlError as err:
+            raise QueryFailed(str(err)) from None
+        with tempfile.TemporaryDirectory(prefix="athena-") as workdir:
+            run = QuerySession(self.store, self.catalog, request, Path(workdir), self.memory_limit)
+            try:
+                outcome = self._dispatch(run, statement)
+            except duckdb.Error as err:
+                raise QueryFailed(" ".join(str(err).split())) from None
+            except (sql.AthenaSqlError, ValueError, KeyError) as err:
+                raise QueryFailed(str(err).strip("'\"")) from None
+            finally:
+                run.con.close()
+        outcome.statement_type = statement_type(statement)
+        outcome.data_scanned_bytes = run.scanned
+        self._write_results(request, outcome)
+        return outcome
+
+    def _write_results(self, request: QueryRequest, outcome: QueryOutcome) -> None:
+        bucket, prefix = split_s3_url(as_folder(request.output_location))
+        if outcome.statement_type == "DML":
+            key = f"{prefix}{request.query_id}.csv"
+            header = [c["Name"] for c in outcome.columns]
+            self.store.write_object(bucket, key, render_csv(header, outcome.rows))
+            self.store.write_object(bucket, key + ".metadata", render_metadata(outcome.columns))
+        else:
+            key = f"{prefix}{request.query_id}.txt"
+            self.store.write_object(bucket, key, render_text(outcome.rows))
+        outcome.output_location = f"s3://{bucket}/{key}"
+
+    def _dispatch(self, run: QuerySession, statement: sql.Statement) -> QueryOutcome:
+        handlers = {
+            sql.Query: self._select,
+            sql.CreateTableAs: self._create_table_as,
+            sql.InsertInto: self._insert_into,
+            sql.CreateView: self._create_view,
+            sql.DropTable: self._drop_table,
+            sql.RepairTable: self._repair_table,
+            sql.AddPartitions: self._add_partitions,
+            sql.DropPartitions: self._drop_partitions,
+            sql.ShowTables: self._show_tables,
+            sql.CreateDatabase: self._create_database,
+        }
+        return handlers[type(statement)](run, statement)
+
+    def _require_database(self, database: str) -> None:
+        if not self.catalog.database_exists(database):
+            raise QueryFailed(f"SCHEMA_NOT_FOUND: Schema '{database}' does not exist")
+
+    def _select(self, run: QuerySession, statement: sql.Query) -> QueryOutcome:
+        relation = run.query(statement.tree)
+        columns = [
+            column_info(name, str(typ))
+            for name, typ in zip(relation.columns, relation.types, strict=True)
+        ]
+        rows = [[format_value(v) for v in row] for row in relation.fetchall()]
+        return QueryOutcome("DML", columns=columns, rows=rows, header=True)
+
+    def _create_table_as(self, run: QuerySession, statement: sql.CreateTableAs) -> QueryOutcome:
+        database, name = statement.table.qualified(run.request.database)
+        self._require_database(database)
+        if self.catalog.get_table(database, name) is not None:
+            if statement.if_not_exists:
+                return QueryOutcome("DDL")
+            raise QueryFailed(f"Table 'awsdatacatalog.{database}.{name}' already exists")
+        if statement.data_format not in ("parquet", "json"):
+            raise QueryFailed(f"format: unsupported value {statement.data_format!r}")
+        location = as_folder(
+            statement.location
+            or f"{as_folder(run.request.output_location)}tables/{run.request.query_id}"
+        )
+        bucket, prefix = split_s3_url(location)
+        if self.store.list_objects(bucket, prefix):
+            raise QueryFailed(
+                f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{database}.{name}' "
+                f"already exists: {location}"
+            )
+        described = run.materialize(statement.query, "__ctas")
+        names = [c for c, _ in described]
+        keys = statement.partitioned_by
+        if keys and names[-len(keys) :] != keys:
+            raise QueryFailed(
+                f"partitioned_by: {keys} must be the last columns of the query, got {names}"
+            )
+        count, partitions = 0, []
+        # WITH NO DATA: the table gets the query's columns and no files, like on Athena.
+        if statement.with_data:
+            count = run.con.execute("SELECT count(*) FROM __ctas").fetchone()[0]
+            partitions = run.write_data(
+                "SELECT * FROM __ctas", statement.data_format, location, keys
+            )
+        data_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c not in keys]
+        key_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c in keys]
+        table = table_input(name, statement.data_format, data_columns, key_columns, location)
+        self.catalog.create_table(database, table)
+        if partitions:
+            self.catalog.create_partitions(
+                database, name, [partition_input(table, v, loc) for v, loc in partitions]
+            )
+        return QueryOutcome("DDL", update_count=count)
+
+    def _insert_into(self, run: QuerySession, statement: sql.InsertInto) -> QueryOutcome:
+        database, name, table = run.table(statement.table)
+        if table.get("TableType") == "VIRTUAL_VIEW":
+            raise QueryFailed(f"Inserting into views is not supported: {database}.{name}")
+        columns = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
+        described = run.materialize(statement.query, "__insert")
+        if len(described) != len(columns):
+            raise QueryFailed(
+                f"Insert query has {len(described)} columns, table {database}.{name} has "
+                f"{len(columns)}"
+            )
+        casts = ", ".join(
+            f"CAST({sql.encode_identifier(src)} AS {duck_type(col['Type'])}) "
+            f"AS {sql.encode_identifier(col['Name'])}"
+            for (src, _), col in zip(described, columns, strict=True)
+        )
+        count = run.con.execute("SELECT count(*) FROM __insert").fetchone()[0]
+        keys = [k["Name"] for k in table.get("PartitionKeys", [])]
+        location = table["StorageDescriptor"]["Location"]
+        partitions = run.write_data(
+            f"SELECT {casts} FROM __insert", table_format(table), location, keys
+        )
+        known = (
+            {tuple(p["Values"]) for p in self.catalog.get_partitions(database, name)}
+            if keys
+            else set()
+        )
+        new = [partition_input(table, v, loc) for v, loc in partitions if tuple(v) not in known]
+        if new:
+            self.catalog.create_partitions(database, name, new)
+        return QueryOutcome("DML", update_count=count)
+
+    def _create_view(self, run: QuerySession, statement: sql.CreateView) -> QueryOutcome:
+        database, name = statement.view.qualified(run.request.database)
+        self._require_database(database)
+        existing = self.catalog.get_table(database, name)
+        if existing is not None and existing.get("TableType") != "VIRTUAL_VIEW":
+            raise QueryFailed(f"{database}.{name} is a table, not a view")
+        if existing is not None and not statement.replace:
+            raise QueryFailed(f"View already exists: 'awsdatacatalog.{database}.{name}'")
+        relation = run.query(statement.query)
+        columns = [
+            {"Name": c, "Type": hive_type(str(t))}
+            for c, t in zip(relation.columns, relation.types, strict=True)
+        ]
+        original = statement.query.sql(dialect=sql.READ_DIALECT)
+        view = {
+            "Name": name,
+            "TableType": "VIRTUAL_VIEW",
+            "Parameters": {"presto_view": "true", "comment": "Presto View"},
+            "ViewOriginalText": encode_view(original, database, columns),
+            "ViewExpandedText": "/* Presto View */",
+            "PartitionKeys": [],
+            "StorageDescriptor": {**storage_descriptor("json", columns, ""), "SerdeInfo": {}},
+        }
+        if existing is None:
+            self.catalog.create_table(database, view)
+        else:
+            self.catalog.update_table(database, view)
+        return QueryOutcome("DDL")
+
+    def _drop_table(self, run: QuerySession, statement: sql.DropTable) -> QueryOutcome:
+        database, name = statement.table.qualified(run.request.database)
+        found = (
+            self.catalog.get_table(database, name)
+            if self.catalog.database_exists(database)
+            else None
+        )
+        if found is None:
+            if statement.if_exists:
+                return QueryOutcome("DDL")
+            kind = "View" if statement.view else "Table"
+            raise QueryFailed(f"{kind} 'awsdatacatalog.{database}.{name}' does not exist")
+        if (found.get("TableType") == "VIRTUAL_VIEW") != statement.view:
+            wanted = "DROP VIEW" if found.get("TableType") == "VIRTUAL_VIEW" else "DROP TABLE"
+            raise QueryFailed(f"{database}.{name}: use {wanted}")
+        # Like Athena, dropping an external table leaves its S3 data in place.
+        self.catalog.delete_table(database, name)
+        return QueryOutcome("DDL")
+
+    def _partition_location(self, table: dict[str, Any], spec: dict[str, str]) -> str:
+        folder = "/".join(f"{k['Name']}={spec[k['Name'].lower()]}" for k in table["PartitionKeys"])
+        return f"{as_folder(table['StorageDescriptor']['Location'])}{folder}/"
+
+    def _repair_table(self, run: QuerySession, statement: sql.RepairTable) -> QueryOutcome:
+        database, name, table = run.table(statement.table)
+        keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
+        if not keys:
+            return QueryOutcome("DDL")
+        bucket, prefix = split_s3_url(as_folder(table["StorageDescriptor"]["Location"]))
+        found: dict[tuple[str, ...], str] = {}
+        for obj in self.store.list_objects(bucket, prefix):
+            pairs = partition_path(obj.key[len(prefix) :])
+            if [k for k, _ in pairs] == keys and is_data_object(obj, prefix):
+                values = tuple(v for _, v in pairs)
+                found[values] = self._partition_location(table, dict(pairs))
+        known = {tuple(p["Values"]) for p in self.catalog.get_partitions(database, name)}
+        new = [
+            partition_input(table, list(v), loc)
+            for v, loc in sorted(found.items())
+            if v not in known
+        ]
+        if new:
+            self.catalog.create_partitions(database, name, new)
+        rows = [
+            [
+                f"Repair: Added partition to metastore {name}:"
+                + "/".join(f"{k}={v}" for k, v in zip(keys, p["Values"], strict=True))
+            ]
+            for p in new
+        ]
+        return QueryOutcome("DDL", rows=rows)
+
+    def _check_spec(self, table: dict[str, Any], spec: dict[str, str]) -> list[str]:
+        keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
+        if sorted(spec) != sorted(keys):
+            raise QueryFailed(f"partition spec {spec} does not match partition keys {keys}")
+        return [spec[k] for k in keys]
+
+    def _add_partitions(self, run: QuerySession, statement: sql.AddPartitions) -> QueryOutcome:
+        database, name, table = run.table(statement.table)
+        known = {tuple(p["Values"]) for p in self.catalog.get_partitions(database, name)}
+        new = []
+        for spec, location in statement.partitions:
+            values = self._check_spec(table, spec)
+            if tuple(values) in known:
+                if statement.if_not_exists:
+                    continue
+                raise QueryFailed(f"Partition already exists: {database}.{name} {spec}")
+            where = as_folder(location) if location else self._partition_location(table, spec)
+            new.append(partition_input(table, values, where))
+        if new:
+            self.catalog.create_partitions(database, name, new)
+        return QueryOutcome("DDL")
+
+    def _drop_partitions(self, run: QuerySession, statement: sql.DropPartitions) -> QueryOutcome:
+        database, name, table = run.table(statement.table)
+        known = {tuple(p["Values"]) for p in self.catalog.get_partitions(database, name)}
+        for spec in statement.partitions:
+            values = self._check_spec(table, spec)
+            if tuple(values) not in known:
+                if statement.if_exists:
+                    continue
+                raise QueryFailed(f"Partition does not exist: {database}.{name} {spec}")
+            self.catalog.delete_partition(database, name, values)
+        return QueryOutcome("DDL")
+
+    def _show_tables(self, run: QuerySession, statement: sql.ShowTables) -> QueryOutcome:
+        database = statement.database or run.request.database or "default"
+        if not self.catalog.database_exists(database):
+            raise QueryFailed(f"SCHEMA_NOT_FOUND: Schema '{database}' does not exist")
+        names = sorted(t["Name"] for t in self.catalog.list_tables(database))
+        if statement.pattern:
+            patterns = [p.strip() for p in statement.pattern.split("|")]
+            names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns)]
+        return QueryOutcome(
+            "UTILITY", columns=[column_info("tab_name", "VARCHAR")], rows=[[n] for n in names]
+        )
+
+    def _create_database(self, run: QuerySession, statement: sql.CreateDatabase) -> QueryOutcome:
+        if self.catalog.database_exists(statement.name):
+            if statement.if_not_exists:
+                return QueryOutcome("DDL")
+            raise QueryFailed(f"Database {statement.name} already exists")
+        self.catalog.create_database(statement.name)
+        return QueryOutcome("DDL")

@@ -1,0 +1,301 @@
+"""One Athena statement's DuckDB session: catalog tables bound to DuckDB views over S3 objects
+(read through the ObjectStore, since DuckDB cannot reach S3 offline), and results written back.
+"""
+
+# The bytes read are the statement's DataScannedInBytes.
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from orders_pipeline.local_stack.athena import sql
+from orders_pipeline.local_stack.data_access import (
+    GlueCatalog,
+    ObjectStore,
+    as_folder,
+    is_data_object,
+    split_s3_url,
+)
+from orders_pipeline.local_stack.glue.crawler import partition_path
+from orders_pipeline.local_stack.glue.tables import table_format
+
+VIEW_PREFIX = "/* Presto View: "
+VIEW_SUFFIX = " */"
+
+
+class QueryFailed(Exception):
+    """The statement failed; the message is the execution's StateChangeReason."""
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    query_id: str
+    sql: str
+    database: str | None
+    output_location: str
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _as(expression: str, column: str) -> str:
+    return f"{expression} AS {sql.encode_identifier(column.lower())}"
+
+
+def duck_type(glue_type: str) -> str:
+    return exp.DataType.build(glue_type, dialect="hive").sql(dialect="duckdb")
+
+
+def encode_view(original_sql: str, database: str, columns: list[dict[str, str]]) -> str:
+    """Athena's ViewOriginalText: base64 JSON of the Presto view definition in a comment."""
+    definition = {
+        "originalSql": original_sql,
+        "catalog": "awsdatacatalog",
+        "schema": database,
+        "columns": [{"name": c["Name"], "type": c["Type"]} for c in columns],
+    }
+    encoded = base64.b64encode(json.dumps(definition).encode()).decode()
+    return f"{VIEW_PREFIX}{encoded}{VIEW_SUFFIX}"
+
+
+def decode_view(view_text: str) -> dict[str, Any]:
+    if not (view_text.startswith(VIEW_PREFIX) and view_text.endswith(VIEW_SUFFIX)):
+        raise QueryFailed(f"ViewOriginalText: not a Presto view: {view_text[:60]!r}")
+    return json.loads(base64.b64decode(view_text[len(VIEW_PREFIX) : -len(VIEW_SUFFIX)]))
+
+
+class QuerySession:
+    """One statement's execution: its DuckDB connection, temp folder and bytes read."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        catalog: GlueCatalog,
+        request: QueryRequest,
+        workdir: Path,
+        memory_limit: str,
+    ) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.request = request
+        self.workdir = workdir
+        self.scanned = 0
+        self.sources = 0
+        self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
+        self.con.execute("SET TimeZone='UTC'")
+
+    # --- catalog ---------------------------------------------------------------------------
+
+    def table(self, ref: sql.TableRef) -> tuple[str, str, dict[str, Any]]:
+        database, name = ref.qualified(self.request.database)
+        if not self.catalog.database_exists(database):
+            raise QueryFailed(f"SCHEMA_NOT_FOUND: Schema '{database}' does not exist")
+        found = self.catalog.get_table(database, name)
+        if found is None:
+            raise QueryFailed(
+                f"TABLE_NOT_FOUND: Table 'awsdatacatalog.{database}.{name}' does not exist"
+            )
+        return database, name, found
+
+    def partitions(self, database: str, table: dict[str, Any]) -> list[tuple[list[str], str]]:
+        if not table.get("PartitionKeys"):
+            return [([], table["StorageDescriptor"]["Location"])]
+        return [
+            (p["Values"], p["StorageDescriptor"]["Location"])
+            for p in self.catalog.get_partitions(database, table["Name"])
+        ]
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def bind(self, tree: exp.Expression, default_database: str | None) -> exp.Expression:
+        """Replace every catalog table in `tree` with a DuckDB view over its (pruned) data, and
+        every catalog view with its own bound query."""
+        tree = tree.copy()
+        for node in sql.referenced_tables(tree):
+            ref = sql.table_ref(node)
+            if ref.database is None:
+                ref = sql.TableRef(default_database, ref.name)
+            database, name, table = self.table(ref)
+            alias = exp.to_identifier(node.alias_or_name.lower())
+            if table.get("TableType") == "VIRTUAL_VIEW":
+                view = decode_view(table.get("ViewOriginalText", ""))
+                parsed = sql.parse_statement(view["originalSql"])
+                if not isinstance(parsed, sql.Query):
+                    raise QueryFailed(f"view {database}.{name} does not hold a query")
+                bound = self.bind(
+                    sql.name_output_columns(parsed.tree), view.get("schema") or database
+                )
+                node.replace(exp.Subquery(this=bound, alias=exp.TableAlias(this=alias)))
+                continue
+            keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
+            filters = sql.partition_filters(tree, node, keys) if keys else []
+            source = self.source(database, table, filters)
+            node.replace(
+                exp.Table(this=exp.to_identifier(source), alias=exp.TableAlias(this=alias))
+            )
+        return tree
+
+    def _selected(self, database: str, table: dict[str, Any], filters: list[str]) -> list[tuple]:
+        partitions = self.partitions(database, table)
+        keys = table.get("PartitionKeys", [])
+        if not filters or not partitions:
+            return partitions
+        rows = ", ".join(
+            "("
+            + ", ".join(
+                [str(i)]
+                + [
+                    f"CAST({_literal(v)} AS {duck_type(k['Type'])})"
+                    for v, k in zip(values, keys, strict=True)
+                ]
+            )
+            + ")"
+            for i, (values, _) in enumerate(partitions)
+        )
+        names = ", ".join(["__i"] + [sql.encode_identifier(k["Name"].lower()) for k in keys])
+        query = f"SELECT __i FROM (VALUES {rows}) AS p({names}) WHERE " + " AND ".join(filters)
+        try:
+            kept = {i for (i,) in self.con.execute(query).fetchall()}
+        except duckdb.Error:
+            return partitions  # a predicate DuckDB cannot evaluate alone: read everything
+        return [p for i, p in enumerate(partitions) if i in kept]
+
+    def _download(self, location: str, folder: Path) -> list[Path]:
+        bucket, prefix = split_s3_url(as_folder(location))
+        folder.mkdir(parents=True)
+        files = []
+        for number, obj in enumerate(self.store.list_objects(bucket, prefix)):
+            if not is_data_object(obj, prefix):
+                continue
+            data = self.store.read_object(bucket, obj.key)
+            self.scanned += len(data)
+            suffix = ".gz" if data[:2] == b"\x1f\x8b" else ""
+            path = folder / f"{number}{suffix}"
+            path.write_bytes(data)
+            files.append(path)
+        return files
+
+    def source(self, database: str, table: dict[str, Any], filters: list[str]) -> str:
+        self.sources += 1
+        view = f"__source_{self.sources}"
+        data_format = table_format(table)
+        columns = table["StorageDescriptor"].get("Columns", [])
+        keys = table.get("PartitionKeys", [])
+        parts = []
+        for number, (values, location) in enumerate(self._selected(database, table, filters)):
+            files = self._download(location, self.workdir / view / str(number))
+            if not files:
+                continue
+            partition_columns = [
+                _as(f"CAST({_literal(v)} AS {duck_type(k['Type'])})", k["Name"])
+                for v, k in zip(values, keys, strict=True)
+            ]
+            parts.append(self._read(data_format, files, columns, partition_columns))
+        if not parts:
+            empty = [
+                _as(f"CAST(NULL AS {duck_type(c['Type'])})", c["Name"]) for c in [*columns, *keys]
+            ]
+            parts = [f"SELECT {', '.join(empty)} WHERE false"]
+        self.con.execute(f"CREATE TEMP VIEW {view} AS " + "\nUNION ALL\n".join(parts))
+        return view
+
+    def _read(
+        self, data_format: str, files: list[Path], columns: list[dict], partition_columns: list[str]
+    ) -> str:
+        paths = "[" + ", ".join(_literal(str(f)) for f in files) + "]"
+        if data_format == "parquet":
+            selected = [
+                f"CAST({sql.encode_identifier(c['Name'])} AS {duck_type(c['Type'])}) "
+                f"AS {sql.encode_identifier(c['Name'].lower())}"
+                for c in columns
+            ]
+            reader = f"read_parquet({paths}, union_by_name=true)"
+        else:
+            # The OpenX SerDe matches JSON keys case-insensitively; DuckDB does not, so read
+            # each column under the spelling the data uses.
+            spelling = self._json_key_spelling(files)
+            declared = {
+                spelling.get(c["Name"].lower(), c["Name"].lower()): duck_type(c["Type"])
+                for c in columns
+            }
+            struct = (
+                "{" + ", ".join(f"{_literal(k)}: {_literal(t)}" for k, t in declared.items()) + "}"
+            )
+            selected = [
+                f"{sql.encode_identifier(spelling.get(c['Name'].lower(), c['Name'].lower()))} "
+                f"AS {sql.encode_identifier(c['Name'].lower())}"
+                for c in columns
+            ]
+            reader = (
+                f"read_json({paths}, format='newline_delimited', columns={struct}, "
+                "maximum_object_size=16777216)"
+            )
+        return f"SELECT {', '.join(selected + partition_columns)} FROM {reader}"
+
+    @staticmethod
+    def _json_key_spelling(files: list[Path]) -> dict[str, str]:
+        spelling: dict[str, str] = {}
+        for path in files:
+            if path.suffix == ".gz":
+                continue
+            with path.open("rb") as handle:
+                first = handle.readline()
+            try:
+                record = json.loads(first)
+            except ValueError:
+                continue  # DuckDB reports the malformed line with its position
+            if isinstance(record, dict):
+                for key in record:
+                    spelling.setdefault(key.lower(), key)
+        return spelling
+
+    def query(self, tree: exp.Expression) -> duckdb.DuckDBPyRelation:
+        return self.con.sql(self.duckdb_sql(tree))
+
+    def duckdb_sql(self, tree: exp.Expression) -> str:
+        return sql.to_duckdb(self.bind(tree, self.request.database))
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def write_data(
+        self, relation_sql: str, data_format: str, location: str, partition_by: list[str]
+    ) -> list[tuple[list[str], str]]:
+        """Write the rows as files under `location` (Hive folders per partition); the partitions."""
+        out = self.workdir / "__write"
+        out.mkdir()
+        copy_format = {"parquet": "parquet", "json": "json"}[data_format]
+        pattern = f"{self.request.query_id}_{{i}}"
+        if partition_by:
+            keys = ", ".join(sql.encode_identifier(k) for k in partition_by)
+            target, options = str(out), f", PARTITION_BY ({keys}), FILENAME_PATTERN '{pattern}'"
+        else:
+            target, options = str(out / f"{self.request.query_id}_0.{copy_format}"), ""
+        self.con.execute(
+            f"COPY ({relation_sql}) TO {_literal(target)} (FORMAT {copy_format}{options})"
+        )
+        bucket, prefix = split_s3_url(as_folder(location))
+        partitions: dict[tuple[str, ...], str] = {}
+        for path in sorted(p for p in out.rglob("*") if p.is_file()):
+            relative = path.relative_to(out).as_posix()
+            self.store.write_object(bucket, prefix + relative, path.read_bytes())
+            pairs = partition_path(relative)
+            if pairs:
+                values = tuple(urllib.parse.unquote(v) for _, v in pairs)
+                folder = "/".join(f"{k}={v}" for k, v in pairs)
+                partitions[values] = f"{as_folder(location)}{folder}/"
+        return [(list(v), loc) for v, loc in sorted(partitions.items())]
+
+    def materialize(self, tree: exp.Expression, name: str) -> list[tuple[str, str]]:
+        """Run the query into a DuckDB temp table; its (column, DuckDB type) pairs."""
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {self.duckdb_sql(tree)}")
+        described = self.con.execute(f"SELECT * FROM {name} LIMIT 0").description
+        return [(column[0], str(column[1])) for column in described]

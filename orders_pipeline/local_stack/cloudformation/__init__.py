@@ -1,0 +1,1 @@
+"""CloudFormation: stack behaviour AWS has and moto lacks; the base of our resource types."""

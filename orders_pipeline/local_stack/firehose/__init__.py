@@ -1,0 +1,1 @@
+"""Amazon Data Firehose: the Kinesis-sourced delivery data plane and its S3 naming rules."""

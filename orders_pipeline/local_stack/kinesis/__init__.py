@@ -1,0 +1,1 @@
+"""Kinesis Data Streams: PutRecords and GetRecords at a cost that does not grow with a shard."""

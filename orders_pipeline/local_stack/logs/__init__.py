@@ -1,0 +1,1 @@
+"""CloudWatch Logs: log streams in CloudFormation, log group retention."""

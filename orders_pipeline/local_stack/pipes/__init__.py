@@ -1,0 +1,1 @@
+"""EventBridge Pipes: the DynamoDB stream -> Kinesis data plane."""

@@ -1,0 +1,1 @@
+"""The data-plane workers' host: a child process, their polling loop and their checkpoints."""
