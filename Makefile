@@ -46,5 +46,6 @@ lint: $(BIN)/.installed ## ruff
 bench: $(BIN)/.installed ## run every benchmark and print its figures
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-clean: ## remove the virtual environments and local state
-	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .local-stack .dagster_home .dashboards
+clean: ## remove the local stack's kept state (saying what), the virtual environments and outputs
+	@if [ -x $(BIN)/orders-pipeline ]; then $(BIN)/orders-pipeline local reset --yes; else rm -rf .local-stack; fi
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .dagster_home .dashboards

@@ -28,8 +28,7 @@ import boto3
 from botocore.config import Config
 
 from orders_pipeline.dynamodb_writer import write_changes
-from orders_pipeline.local_stack.server import client_env, free_port
-from orders_pipeline.local_stack.services import STATUS_PATH
+from orders_pipeline.local_stack.server import STATUS_PATH, client_env, free_port
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS
 from orders_pipeline.orders import OrderChange, generate_changes
 

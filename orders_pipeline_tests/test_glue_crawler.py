@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
+from orders_pipeline.local_stack.glue import patches as glue_hooks
 from orders_pipeline.local_stack.glue.crawler import (
     infer_json_lines_schema,
     infer_json_type,
@@ -22,7 +23,6 @@ from orders_pipeline.local_stack.glue.crawler import (
     render_type,
     table_name_for,
 )
-from orders_pipeline.local_stack.glue import patches as glue_hooks
 
 CRAWL_DEADLINE_S = 30
 

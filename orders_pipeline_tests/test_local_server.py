@@ -19,8 +19,9 @@ from orders_pipeline.local_stack import services
 from orders_pipeline.local_stack.gc_tuning import OLDEST_GENERATION_THRESHOLD
 from orders_pipeline.local_stack.server import (
     ACCOUNT_ID,
+    STATUS_PATH,
     SWITCH_INTERVAL_SECONDS,
-    MotoServer,
+    LocalServer,
     PortInUseError,
     check_port_free,
     free_port,
@@ -48,7 +49,7 @@ def server(monkeypatch):
     ):
         monkeypatch.delenv(name, raising=False)  # restored afterwards: start() sets them
     services.install()
-    running = MotoServer(port=free_port())
+    running = LocalServer(port=free_port())
     running.start()
     yield running
     running.stop()
@@ -61,7 +62,7 @@ def _client(service, server):
 def test_start_refuses_a_taken_port_at_once_naming_it(listening_socket):
     started = time.monotonic()
     with pytest.raises(PortInUseError) as raised:
-        MotoServer(port=listening_socket).start()
+        LocalServer(port=listening_socket).start()
     assert time.monotonic() - started < 2
     message = str(raised.value)
     assert f"port {listening_socket} on 127.0.0.1 is already in use" in message
@@ -91,8 +92,8 @@ def test_start_points_in_process_clients_at_itself_with_fixed_credentials(server
 
 RESET_SCRIPT = """
 import boto3
-from orders_pipeline.local_stack.server import MotoServer, free_port
-server = MotoServer(port=free_port())
+from orders_pipeline.local_stack.server import LocalServer, free_port
+server = LocalServer(port=free_port())
 server.start()
 s3 = boto3.client("s3")
 s3.create_bucket(Bucket="before-reset")
@@ -108,7 +109,7 @@ def test_serving_switches_threads_often_and_collects_the_oldest_objects_rarely()
     sys.setswitchinterval(0.005)
     gc.set_threshold(700, 10, 10)
     try:
-        server = MotoServer(port=free_port())
+        server = LocalServer(port=free_port())
         server.start()
         try:
             serving = (sys.getswitchinterval(), gc.get_threshold())
@@ -133,7 +134,7 @@ def test_reset_forgets_every_resource():
 
 
 def test_stop_frees_the_port():
-    stopped = MotoServer(port=free_port())
+    stopped = LocalServer(port=free_port())
     stopped.start()
     stopped.stop()
     check_port_free(stopped.host, stopped.port)
@@ -142,7 +143,7 @@ def test_stop_frees_the_port():
 def test_stop_restores_the_environment_it_replaced(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
     monkeypatch.delenv("AWS_REGION", raising=False)
-    temporary = MotoServer(port=free_port())
+    temporary = LocalServer(port=free_port())
     temporary.start()
     assert os.environ["AWS_ENDPOINT_URL"] == temporary.endpoint_url
     temporary.stop()
@@ -152,7 +153,7 @@ def test_stop_restores_the_environment_it_replaced(monkeypatch):
 
 def test_status_route_without_a_running_stack_says_so(server):
     with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(server.endpoint_url + services.STATUS_PATH, timeout=10)
+        urllib.request.urlopen(server.endpoint_url + STATUS_PATH, timeout=10)
     assert raised.value.code == 503
     assert "no local stack" in json.load(raised.value)["error"]
 
@@ -170,7 +171,7 @@ def test_stack_env_is_what_a_client_process_needs():
 
 def test_stack_status_is_served_over_http_with_resources_and_stages(local_stack):
     _client("s3", local_stack).create_bucket(Bucket="status-route-bucket")
-    url = local_stack.endpoint_url + services.STATUS_PATH
+    url = local_stack.endpoint_url + STATUS_PATH
     with urllib.request.urlopen(url, timeout=30) as response:
         document = json.load(response)
     assert document["endpoint_url"] == local_stack.endpoint_url

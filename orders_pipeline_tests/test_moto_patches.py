@@ -44,10 +44,10 @@ def test_every_declared_touch_fits_the_installed_moto(touch):
     assert patching.problem(touch) is None
 
 
-def test_every_service_patches_and_cloudformation_module_is_installed():
+def test_every_service_patches_cloudformation_and_persistence_module_is_installed():
     found = {
         ".".join(path.relative_to(LOCAL_STACK).with_suffix("").parts)
-        for pattern in ("*/patches.py", "*/cloudformation.py")
+        for pattern in ("*/patches.py", "*/cloudformation.py", "*/persistence.py")
         for path in LOCAL_STACK.glob(pattern)
     }
     installed = {module.__name__.split("local_stack.", 1)[1] for module in services.SERVICE_MODULES}

@@ -1,4 +1,5 @@
-"""`orders-pipeline local up|status`: the embedded AWS stack in the foreground, and its counters.
+"""`orders-pipeline local up|status|reset`: the embedded AWS stack in the foreground, its
+counters, and wiping its kept state.
 `status` asks the running stack over HTTP (GET /moto-api/orders-pipeline/status on its port).
 """
 
@@ -10,7 +11,7 @@ import signal
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,24 @@ from typing import Any
 import click
 
 from orders_pipeline.deploy import DeployError, deploy_stack
-from orders_pipeline.local_stack.server import DEFAULT_HOST, DEFAULT_PORT, PortInUseError
-from orders_pipeline.local_stack.services import STATUS_PATH
+from orders_pipeline.local_stack.gateway import ORIGIN_ENV_VAR, is_loopback_name, origins_from_text
+from orders_pipeline.local_stack.persistence.store import (
+    DEFAULT_SNAPSHOT_INTERVAL,
+    StateError,
+    wipe,
+)
+from orders_pipeline.local_stack.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    STATUS_PATH,
+    PortInUseError,
+    RemoteBindError,
+    remote_bind_warning,
+)
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS, LocalStack
+
+# Under --state-dir: the AWS stack's state here, the Dagster instance (run) beside it.
+AWS_STATE = "aws"
 
 DEFAULT_ENDPOINT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
@@ -30,34 +46,125 @@ def local() -> None:
     """Run the pipeline's AWS services on this machine (no account, no Docker)."""
 
 
+def stack_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that starts the local stack takes (local up, run)."""
+    options = [
+        click.option(
+            "--host",
+            default=DEFAULT_HOST,
+            show_default=True,
+            help="Address to listen on (loopback; another needs --allow-remote).",
+        ),
+        click.option(
+            "--port", default=DEFAULT_PORT, show_default=True, type=int, help="AWS stack port."
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path(".local-stack"),
+            show_default=True,
+            help="Every service's state (and the Dagster instance) lives here across restarts.",
+        ),
+        click.option(
+            "--snapshot-interval",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_SNAPSHOT_INTERVAL,
+            show_default=True,
+            help="Seconds between state snapshots: the most a killed stack can lose.",
+        ),
+        click.option(
+            "--allow-origin",
+            "allowed_origins",
+            multiple=True,
+            envvar=ORIGIN_ENV_VAR,
+            help=(
+                "A web origin (http://host:port) whose pages may call the stack, besides "
+                f"loopback ones; repeatable, or comma-separated in ${ORIGIN_ENV_VAR}."
+            ),
+        ),
+        click.option(
+            "--allow-remote",
+            is_flag=True,
+            help="Allow --host to be a non-loopback address (no authentication: trusted networks).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_stack(
+    *,
+    host: str,
+    port: int,
+    state_dir: Path,
+    snapshot_interval: float,
+    allowed_origins: tuple[str, ...],
+    allow_remote: bool,
+) -> LocalStack:
+    """The LocalStack the options describe; one clear line for a bad option."""
+    try:
+        origins = origins_from_text(",".join(allowed_origins))
+        stack = LocalStack(
+            host=host,
+            port=port,
+            state_dir=state_dir / AWS_STATE,
+            snapshot_interval=snapshot_interval,
+            allowed_origins=origins,
+            allow_remote=allow_remote,
+        )
+    except (ValueError, RemoteBindError) as error:
+        raise click.ClickException(str(error)) from error
+    if allow_remote and not is_loopback_name(host.strip("[]")):
+        click.echo(remote_bind_warning(host, port), err=True)
+    return stack
+
+
 @local.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to serve.")
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".local-stack"),
-    show_default=True,
-    help="Where the workers keep their checkpoints.",
-)
+@stack_options
 @click.option(
     "--deploy/--no-deploy",
     default=True,
     show_default=True,
     help="Deploy infra/template.yaml with low buffering once the stack is up.",
 )
-def up(host: str, port: int, state_dir: Path, deploy: bool) -> None:
-    """Start the local stack in the foreground; Ctrl-C (or SIGTERM) stops it cleanly."""
-    with (
-        stop_signals() as stop_requested,
-        running(LocalStack(host=host, port=port, state_dir=state_dir)) as stack,
-    ):
+def up(deploy: bool, **options: Any) -> None:
+    """Start the local stack in the foreground; Ctrl-C (or SIGTERM) stops it cleanly.
+
+    Its state is kept in --state-dir: a later `local up` (or `run`) continues where it stopped.
+    """
+    with stop_signals() as stop_requested, running(build_stack(**options)) as stack:
         if deploy:
             deploy_locally()
         click.echo(f"local AWS stack on {stack.endpoint_url}; in another shell run:", err=True)
         echo_exports(stack)
         click.echo("Ctrl-C stops it.", err=True)
         stop_requested.wait()
+
+
+@local.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".local-stack"),
+    show_default=True,
+    help="The state directory to wipe.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(state_dir: Path, yes: bool) -> None:
+    """Wipe the local stack's state (every service's data, the Dagster instance)."""
+    if not state_dir.exists() or not any(state_dir.iterdir()):
+        click.echo(f"{state_dir} holds no state: nothing to remove")
+        return
+    if not yes:
+        click.confirm(f"Remove everything under {state_dir}?", abort=True)
+    try:
+        removed = wipe(state_dir)
+    except StateError as error:
+        raise click.ClickException(str(error)) from error
+    for entry in removed:
+        click.echo(f"removed {entry}")
+    click.echo(f"{state_dir} is empty: the next start begins afresh")
 
 
 @contextmanager
@@ -81,7 +188,7 @@ def running(stack: LocalStack) -> Iterator[LocalStack]:
     """The stack started (a taken port is one clear line) and stopped again on the way out."""
     try:
         stack.start()
-    except PortInUseError as error:
+    except (PortInUseError, StateError) as error:
         raise click.ClickException(str(error)) from error
     try:
         yield stack
@@ -137,6 +244,11 @@ def status(endpoint_url: str, as_json: bool) -> None:
         click.echo(f"  {stage}:")
         for line in _indented(counters, depth=2):
             click.echo(line)
+    for section in ("supervision", "state"):
+        if document.get(section):
+            click.echo(f"{section}:")
+            for line in _indented(document[section], depth=1):
+                click.echo(line)
 
 
 def fetch_status(endpoint_url: str, timeout: float = 30) -> dict[str, Any]:

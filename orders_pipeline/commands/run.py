@@ -13,20 +13,25 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
-from orders_pipeline.commands.local import deploy_locally, echo_exports, running, stop_signals
+from orders_pipeline.commands.local import (
+    build_stack,
+    deploy_locally,
+    echo_exports,
+    running,
+    stack_options,
+    stop_signals,
+)
 from orders_pipeline.defs.resources import STACK_NAME_ENV_VAR, environment_from_outputs
 from orders_pipeline.deploy import DEFAULT_STACK_NAME
 from orders_pipeline.dynamodb_writer import write_changes
 from orders_pipeline.local_stack.server import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
     PortInUseError,
     check_port_free,
 )
-from orders_pipeline.local_stack.stack import LocalStack
 from orders_pipeline.orders.changes import generate_changes
 
 WORKSPACE = Path(__file__).resolve().parents[2] / "workspace.yaml"
@@ -34,16 +39,8 @@ DAGSTER_STOP_SECONDS = 30
 
 
 @click.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address of both servers.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="AWS stack port.")
+@stack_options
 @click.option("--dagster-port", default=3000, show_default=True, type=int, help="Dagster UI port.")
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".local-stack"),
-    show_default=True,
-    help="Worker checkpoints and the Dagster instance (runs, cursors) live here.",
-)
 @click.option(
     "--rate",
     type=click.FloatRange(min=0.0),
@@ -52,14 +49,13 @@ DAGSTER_STOP_SECONDS = 30
     help="New mock orders per second written to DynamoDB while running (0: none).",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the order trickle. [default: random]")
-def run(
-    host: str, port: int, dagster_port: int, state_dir: Path, rate: float, seed: int | None
-) -> None:
+def run(dagster_port: int, rate: float, seed: int | None, **options: Any) -> None:
     """Run the whole pipeline on this machine: AWS stack, deployed template, orders, Dagster UI.
 
     Sensors and schedules are on by default, so with no clicks orders flow through Pipes,
     Kinesis and Firehose to S3, get crawled, and the Athena aggregates and dashboard refresh.
     """
+    host = options["host"]
     try:
         check_port_free(host, dagster_port)
     except PortInUseError as error:
@@ -67,11 +63,8 @@ def run(
             f"port {dagster_port} on {host} is taken; pick another Dagster UI port with "
             "--dagster-port"
         ) from error
-    state_dir = state_dir.resolve()
-    with (
-        stop_signals() as stop_requested,
-        running(LocalStack(host=host, port=port, state_dir=state_dir / "aws")) as stack,
-    ):
+    state_dir = options["state_dir"].resolve()
+    with stop_signals() as stop_requested, running(build_stack(**options)) as stack:
         outputs = deploy_locally()
         trickle = None
         if rate > 0:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # replace: our function instead of moto's, same signature.
-# wrap: our function receives moto's original as its first argument.
+# wrap: our function receives moto's original as its first argument (for a property: our
+# function receives moto's property and returns the one to use).
 # add: a member moto lacks (an API action it does not implement).
 # require: members read or subclassed, never patched; calls: a method called with these leading
 # parameters; source: a pattern moto's code must match; attributes: instance attributes its class
@@ -120,6 +121,8 @@ def _raw(owner: Any, name: str) -> Any:
 
 
 def _function(member: Any) -> Any:
+    if isinstance(member, property):
+        return member.fget
     return member.__func__ if isinstance(member, staticmethod | classmethod) else member
 
 
@@ -165,6 +168,8 @@ def problem(touch: Touch) -> str | None:
         member = original(touch)
     except AttributeError:
         return f"{where} is gone: {fix}"
+    if touch.kind == "wrap" and isinstance(member, property):
+        return None if member.fget is not None else f"{where} has no getter: {fix}"
     if touch.kind in ("replace", "wrap"):
         theirs = _parameters(_function(member))
         ours, passes_the_rest = _named_parameters(touch.replacement)
@@ -204,6 +209,9 @@ def _install(touch: Touch) -> None:
     _originals.setdefault(key, stored)
     moto_member = _originals[key]
     function = touch.replacement
+    if touch.kind == "wrap" and isinstance(moto_member, property):
+        setattr(touch.owner, touch.name, touch.replacement(moto_member))
+        return
     if touch.kind == "wrap":
         moto_function = _function(moto_member)
         ours = touch.replacement

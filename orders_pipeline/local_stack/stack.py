@@ -1,8 +1,10 @@
-"""LocalStack: the moto server, our hooks and the data-plane workers, started and stopped as one."""
+"""LocalStack: the server, every service's patches, the kept state and the supervised data-plane
+workers, started and stopped as one."""
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -12,17 +14,23 @@ from botocore.config import Config
 
 from orders_pipeline.local_stack import services
 from orders_pipeline.local_stack.awslambda import runtime as lambda_runtime
+from orders_pipeline.local_stack.persistence import store as persistence
+from orders_pipeline.local_stack.persistence.store import DEFAULT_SNAPSHOT_INTERVAL, StateStore
 from orders_pipeline.local_stack.server import (
     CREDENTIALS,
     DEFAULT_HOST,
     DEFAULT_PORT,
     REGION,
-    MotoServer,
+    LocalServer,
     client_env,
 )
+from orders_pipeline.local_stack.supervisor import Supervisor
 from orders_pipeline.local_stack.workers.process import Snapshot, WorkerProcess
 
 CHECKPOINTS_FILE = "checkpoints.json"
+# Records past their retention are dropped this often (AWS trims continuously; a minute is
+# well inside a 24 h retention).
+HOUSEKEEPING_SECONDS = 60.0
 
 # Template parameters for a local deploy: tiny buffers so a change reaches S3 within seconds.
 # Buffering below AWS's minimums is legal only against the local stack. A batch of 500 (the most
@@ -39,9 +47,11 @@ _CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"max_attemp
 
 
 class LocalStack:
-    """The whole local AWS: one moto server on host:port plus Pipes and Firehose workers.
+    """The whole local AWS: one server on host:port plus the Pipes and Firehose workers.
 
-    The workers run in a child process (worker_process); without a state_dir their
+    With a `state_dir` every service's state is kept there (see persistence/store.py) and a
+    later start continues from it; without one the state lives and dies with the process. The
+    workers run in a child process that is restarted when it dies; without a state_dir their
     checkpoints live here between a stop_workers() and the next start_workers().
     """
 
@@ -53,16 +63,32 @@ class LocalStack:
         # Idle, a poll costs the server one request per source shard; under load the workers
         # read without pausing. 0.2 s keeps the added latency per stage around 0.1 s.
         poll_interval: float = 0.2,
+        *,
+        snapshot_interval: float = DEFAULT_SNAPSHOT_INTERVAL,
+        allowed_origins: frozenset[str] = frozenset(),
+        allow_remote: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.poll_interval = poll_interval
         self.region = REGION
-        self._server = MotoServer(host, port)
+        self.store = StateStore(self.state_dir, snapshot_interval)
+        self.restored = False
+        self._server = LocalServer(
+            host,
+            port,
+            allowed_origins=allowed_origins,
+            allow_remote=allow_remote,
+            state_lock=self.store.lock,
+            on_change=self.store.mark_dirty,
+        )
+        self._server.status_provider = self.status
         self._checkpoints: Snapshot = {"checkpoints": {}, "sources": {}}
-        self._workers: WorkerProcess | None = None
+        self._workers: Supervisor | None = None
         self._lock = threading.Lock()
+        self._stop_housekeeping = threading.Event()
+        self._housekeeping: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -78,62 +104,118 @@ class LocalStack:
         return client_env(self.endpoint_url, self.region)
 
     def start(self, *, workers: bool = True) -> LocalStack:
-        """Install the moto hooks, serve on host:port and (by default) start the workers."""
+        """Install the patches, restore the kept state, serve on host:port, start the workers.
+
+        StateError (one line naming the file and `local reset`) when the state dir is unusable.
+        """
         services.install()
-        self._server.start()
-        services.set_status_provider(self.port, self.status)
+        if self.store.durable:
+            has_state = self.store.open()
+            try:
+                persistence.activate(self.store)
+                if has_state:
+                    self.store.restore()
+                    self.restored = True
+            except BaseException:
+                persistence.deactivate(self.store)
+                self.store.stop()
+                raise
+        try:
+            self._server.start()
+        except BaseException:
+            persistence.deactivate(self.store)
+            self.store.stop()
+            raise
+        self.store.start()
+        self._stop_housekeeping.clear()
+        self._housekeeping = threading.Thread(
+            target=self._run_housekeeping, name="local-stack-housekeeping", daemon=True
+        )
+        self._housekeeping.start()
         if workers:
             self.start_workers()
         return self
 
     def stop(self) -> None:
-        """Stop the workers, the Lambda processes and the server; safe to call twice.
+        """Stop the workers, the Lambda processes and the server, then write the state; safe to
+        call twice.
 
         Lambda processes belong to this Python process: another stack running here starts its
         functions afresh on their next invocation.
         """
         self.stop_workers()
         lambda_runtime.shutdown_all()
-        services.set_status_provider(self.port, None)
+        self._stop_housekeeping.set()
+        if self._housekeeping is not None:
+            self._housekeeping.join()
+            self._housekeeping = None
         self._server.stop()
+        self.store.stop()
+        persistence.deactivate(self.store)
 
     def reset(self) -> None:
         """Drop every resource and all data; workers keep running and find an empty stack."""
         lambda_runtime.shutdown_all()
         self._server.reset()
+        self.store.mark_dirty()
+
+    def _run_housekeeping(self) -> None:
+        from orders_pipeline.local_stack.dynamodb.patches import trim_expired as trim_streams
+        from orders_pipeline.local_stack.kinesis.patches import trim_expired as trim_kinesis
+
+        while not self._stop_housekeeping.wait(HOUSEKEEPING_SECONDS):
+            try:
+                now = time.time()
+                trim_streams(now)
+                trim_kinesis(now)
+            except Exception:  # noqa: BLE001 - housekeeping retries next time
+                continue
+
+    # -- workers --------------------------------------------------------------------------------
+
+    def _launch_workers(self) -> WorkerProcess:
+        path = None
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path = self.state_dir / CHECKPOINTS_FILE
+        workers = WorkerProcess(
+            self.endpoint_url, self.region, path, self._checkpoints, self.poll_interval
+        )
+        workers.start()
+        return workers
 
     def start_workers(self) -> None:
-        """Start the worker process; returns once its workers run (WorkerProcessError if not)."""
+        """Start the supervised worker process; returns once its workers run
+        (WorkerProcessError if not)."""
         with self._lock:
             if self._workers is not None:
                 return
-            path = None
-            if self.state_dir is not None:
-                self.state_dir.mkdir(parents=True, exist_ok=True)
-                path = self.state_dir / CHECKPOINTS_FILE
-            workers = WorkerProcess(
-                self.endpoint_url, self.region, path, self._checkpoints, self.poll_interval
-            )
-            workers.start()
-            self._workers = workers
+            supervisor = Supervisor("workers", self._launch_workers)
+            supervisor.start()
+            self._workers = supervisor
 
     def stop_workers(self, timeout: float = 10) -> None:
         with self._lock:
-            workers, self._workers = self._workers, None
-        if workers is not None:
-            self._checkpoints = workers.stop(timeout=timeout)
+            supervisor, self._workers = self._workers, None
+        if supervisor is not None:
+            workers = supervisor.stop()
+            if isinstance(workers, WorkerProcess):
+                self._checkpoints = workers.stop(timeout=timeout)
 
     def status(self) -> dict[str, Any]:
-        """Resources found through the AWS APIs plus the per-stage counters of the workers."""
+        """Resources found through the AWS APIs, the workers' counters, restarts, the state."""
         with self._lock:
-            workers = self._workers
+            supervisor = self._workers
+        workers = supervisor.child if supervisor is not None else None
         return {
             "endpoint_url": self.endpoint_url,
             "region": self.region,
             "workers_running": workers is not None,
             "workers_pid": workers.pid if workers is not None else None,
+            "supervision": {"workers": supervisor.status()} if supervisor is not None else {},
+            "state": self.store.status(),
             "resources": self._resources(),
-            "stages": workers.status() if workers is not None else {},
+            "stages": workers.status() if isinstance(workers, WorkerProcess) else {},
         }
 
     def _client(self, service: str) -> Any:

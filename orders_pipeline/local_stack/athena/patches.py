@@ -23,6 +23,7 @@ from orders_pipeline.local_stack.athena.results import result_page, wire_rows
 from orders_pipeline.local_stack.data_access import as_folder
 from orders_pipeline.local_stack.glue.catalog import MotoGlueCatalog
 from orders_pipeline.local_stack.patching import calls, replaces, requires, wraps
+from orders_pipeline.local_stack.persistence import store
 from orders_pipeline.local_stack.s3.objects import MotoObjectStore
 
 # Two cores are shared by everything: queries beyond this wait in QUEUED, as on Athena.
@@ -120,6 +121,7 @@ def _run(backend: AthenaBackend, execution: EngineExecution, request: QueryReque
             final = "FAILED"
         execution.end_time = time.time()
         execution.status = final
+    store.current().mark_dirty()
 
 
 @replaces(AthenaBackend, "start_query_execution")

@@ -73,6 +73,30 @@ def decode_view(view_text: str) -> dict[str, Any]:
     return json.loads(base64.b64decode(view_text[len(VIEW_PREFIX) : -len(VIEW_SUFFIX)]))
 
 
+def sandboxed_connection(workdir: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can touch no file outside `workdir` and cannot be reconfigured.
+
+    The engine reads S3 objects it copied into `workdir` and writes results there; DuckDB's
+    own table functions (read_text, read_csv, glob, ...) could otherwise read any file of the
+    machine, and through the Athena API any web page could ask them to.
+    """
+    con = duckdb.connect(
+        config={
+            "memory_limit": memory_limit,
+            "threads": 2,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+    )
+    con.execute("SET TimeZone='UTC'")
+    folder = str(workdir.resolve()) + "/"
+    con.execute(f"SET temp_directory={_literal(folder + '.spill')}")
+    con.execute(f"SET allowed_directories=[{_literal(folder)}]")
+    con.execute("SET enable_external_access=false")
+    con.execute("SET lock_configuration=true")
+    return con
+
+
 class QuerySession:
     """One statement's execution: its DuckDB connection, temp folder and bytes read."""
 
@@ -90,8 +114,7 @@ class QuerySession:
         self.workdir = workdir
         self.scanned = 0
         self.sources = 0
-        self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
-        self.con.execute("SET TimeZone='UTC'")
+        self.con = sandboxed_connection(workdir, memory_limit)
 
     # --- catalog ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
+from sqlglot.tokens import TokenType
 
 READ_DIALECT = "athena"
 _NAME = r"(?:`[^`]+`|\"[^\"]+\"|[\w]+)"
@@ -205,6 +206,45 @@ def _ctas_properties(create: exp.Create) -> Properties:
     return found
 
 
+# DuckDB functions that reach files, the environment or DuckDB's own catalog: Athena has none
+# of them (and the engine's DuckDB refuses file access anyway).
+_DUCKDB_ONLY_FUNCTIONS = frozenset(
+    {
+        "read_text", "read_blob", "read_csv", "read_csv_auto", "read_json", "read_json_auto",
+        "read_json_objects", "read_ndjson", "read_ndjson_auto", "read_ndjson_objects",
+        "read_parquet", "parquet_scan", "parquet_metadata", "parquet_schema",
+        "parquet_file_metadata", "parquet_kv_metadata", "glob", "getenv", "current_setting",
+        "sniff_csv", "query_table", "query", "duckdb_settings", "duckdb_extensions",
+        "duckdb_tables", "duckdb_columns", "duckdb_databases", "duckdb_functions", "which_secret",
+    }
+)  # fmt: skip
+
+
+def _reject_outside_athena(sql: str, tree: exp.Expression) -> None:
+    """Athena reads tables of its catalog only: a table function or a path is not one."""
+    tokens = sqlglot.tokenize(sql, read=READ_DIALECT)
+    for before, token in zip(tokens, tokens[1:], strict=False):
+        if before.token_type in (TokenType.FROM, TokenType.JOIN) and (
+            token.token_type == TokenType.STRING
+        ):
+            start = token.col - len(token.text) - 1  # sqlglot's col is where the token ends
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: line {token.line}:{start}: mismatched input '{token.text}': "
+                "a table is named, not given as a path or a string"
+            )
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            this = table.this
+            name = this.name if isinstance(this, exp.Anonymous) else this.sql_name()
+            raise AthenaSqlError(
+                f"FUNCTION_NOT_FOUND: Table function '{name.lower()}' not registered"
+            )
+    for function in tree.find_all(exp.Func):
+        name = function.name if isinstance(function, exp.Anonymous) else function.sql_name()
+        if name.lower() in _DUCKDB_ONLY_FUNCTIONS:
+            raise AthenaSqlError(f"FUNCTION_NOT_FOUND: Function '{name.lower()}' not registered")
+
+
 def parse_statement(sql: str) -> Statement:
     """One Athena statement -> what to do; AthenaSqlError with the parser's message otherwise."""
     hive = _parse_hive_ddl(sql)
@@ -220,6 +260,7 @@ def parse_statement(sql: str) -> Statement:
     if len(trees) != 1:
         raise AthenaSqlError(f"expected exactly one statement, got {len(trees)}")
     tree = trees[0]
+    _reject_outside_athena(sql, tree)
     if isinstance(tree, exp.Query):
         return Query(tree)
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:

@@ -14,6 +14,7 @@ from moto.logs.models import LogsBackend
 
 from orders_pipeline.local_stack.awslambda import runtime as lambda_runtime
 from orders_pipeline.local_stack.patching import calls, replaces, requires, requires_attributes
+from orders_pipeline.local_stack.persistence import store
 
 # Event (asynchronous) invocations run here; AWS queues them the same way.
 _event_invocations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-event")
@@ -49,9 +50,11 @@ def function_spec(function: LambdaFunction) -> lambda_runtime.FunctionSpec:
 
 def _run(function: LambdaFunction, event: bytes) -> lambda_runtime.InvocationResult:
     result = lambda_runtime.invoke(function_spec(function), function.code_bytes, event)
-    # Also what `aws logs tail /aws/lambda/<name>` shows, as on AWS.
-    function.logs_backend.ensure_log_group(function.logs_group_name)
-    function.save_logs(result.log)
+    # Also what `aws logs tail /aws/lambda/<name>` shows, as on AWS. The gateway runs Invoke
+    # outside the state lock (it lasts as long as the function): the log change takes it here.
+    with store.current().lock.shared():
+        function.logs_backend.ensure_log_group(function.logs_group_name)
+        function.save_logs(result.log)
     return result
 
 

@@ -1,42 +1,44 @@
-"""DynamoDB stream records without a JSON dump per write; GetRecords answered as plain JSON."""
+"""DynamoDB stream records kept compactly: each change is written once, as the JSON GetRecords
+sends, into the shard's record log (on disk with a state dir), and dropped after 24 hours.
 
-# moto dumps every new stream record to JSON only to fill in its SizeBytes, inside the write
-# request, and answers GetRecords through its shape-driven serializer: the largest share of the
-# CPU the data plane adds to the server (benchmarks/local_stack_end_to_end.py). Here a record's
-# JSON is made once, when it is read (by orjson), and SizeBytes comes from it. Same records.
+moto keeps every stream record as Python objects for ever and dumps each to JSON twice (for its
+SizeBytes, then for GetRecords): most of the memory and CPU the data plane cost the server.
+"""
 
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+import time
 from typing import Any
 
 import orjson
 from moto.core.utils import unix_time, utcnow
 from moto.dynamodb.models.dynamo_type import Item
-from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_api._internal import mock_random
 
-from orders_pipeline.local_stack.patching import calls, replaces, requires, requires_attributes
+from orders_pipeline.local_stack.patching import (
+    calls,
+    replaces,
+    requires,
+    requires_attributes,
+    wraps,
+)
+from orders_pipeline.local_stack.persistence import store
 
 DEFAULT_LIMIT = 1000
+# DynamoDB Streams keeps a record for 24 hours.
+RETENTION_SECONDS = 24 * 3600
+# A shard iterator expires 15 minutes after it was handed out, as on AWS.
+ITERATOR_SECONDS = 15 * 60
 _WITH_NEW_IMAGE = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 _WITH_OLD_IMAGE = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
-# Fields of a record's `dynamodb` part that are written by hand rather than by orjson.
-_HAND_WRITTEN = ("ApproximateCreationDateTime", "SizeBytes")
-
 
 requires(DynamoDBStreamsHandler, "backend", "_get_param", declared_in=__name__)
 requires(ShardIterator, "arn", declared_in=__name__)
 requires(Item, "to_json", declared_in=__name__)
-requires_attributes(DynamoDBStreamsBackend, "shard_iterators", declared_in=__name__)
-requires_attributes(ShardIterator, "stream_shard", "sequence_number", declared_in=__name__)
-requires_attributes(StreamShard, "items", "starting_sequence_number", declared_in=__name__)
-requires_attributes(Table, "hash_key_attr", "range_key_attr", declared_in=__name__)
-requires_attributes(Item, "hash_key", "range_key", declared_in=__name__)
-
 calls(
     ShardIterator,
     "__init__",
@@ -46,120 +48,212 @@ calls(
     "shard_iterator_type",
     declared_in=__name__,
 )
+requires_attributes(DynamoDBStreamsBackend, "shard_iterators", declared_in=__name__)
+requires_attributes(ShardIterator, "stream_shard", "sequence_number", declared_in=__name__)
+requires_attributes(
+    StreamShard, "items", "starting_sequence_number", "table", "account_id", declared_in=__name__
+)
+requires_attributes(
+    Table,
+    "hash_key_attr", "range_key_attr", "stream_specification", "lambda_event_source_mappings",
+    "region_name",
+    declared_in=__name__,
+)  # fmt: skip
+requires_attributes(Item, "hash_key", "range_key", declared_in=__name__)
 
 
-@replaces(StreamRecord, "__init__")
-def stream_record_init(
-    self: StreamRecord,
-    table: Table,
-    stream_type: str,
-    event_name: str,
-    old: Item | None,
-    new: Item | None,
-    seq: int,
-) -> None:
-    """moto's record, with SizeBytes left to the first read (None until then)."""
-    keyed = old if old is not None else new
-    keys = {table.hash_key_attr: keyed.hash_key.to_json()}  # type: ignore[union-attr]
-    if table.range_key_attr is not None:
-        keys[table.range_key_attr] = keyed.range_key.to_json()  # type: ignore[union-attr]
-    dynamodb: dict[str, Any] = {
-        "StreamViewType": stream_type,
-        "ApproximateCreationDateTime": utcnow(),
-        "SequenceNumber": str(seq),
-        "SizeBytes": None,
-        "Keys": keys,
-    }
-    if stream_type in _WITH_NEW_IMAGE and new is not None:
-        dynamodb["NewImage"] = new.to_json()["Attributes"]
-    if stream_type in _WITH_OLD_IMAGE and old is not None:
-        dynamodb["OldImage"] = old.to_json()["Attributes"]
-    self.record = {
-        "eventID": mock_random.uuid4().hex,
-        "eventName": event_name,
-        "eventSource": "aws:dynamodb",
-        "eventVersion": "1.0",
-        "awsRegion": "us-east-1",
-        "dynamodb": dynamodb,
-    }
+@wraps(StreamShard, "__init__")
+def stream_shard_init(original: Any, self: StreamShard, account_id: str, table: Table) -> None:
+    original(self, account_id, table)
+    # `items` is read by moto for the LATEST iterator (len = records ever written).
+    self.items = store.current().record_log("dynamodb", RETENTION_SECONDS)
 
 
-@replaces(StreamRecord, "to_json")
-def stream_record_to_json(self: StreamRecord) -> dict[str, Any]:
-    """The record as moto hands it to its other readers (Lambda event sources): SizeBytes set."""
-    if self.record["dynamodb"]["SizeBytes"] is None:
-        wire_text(self.record)
-    return self.record
-
-
-def _epoch_seconds(value: datetime) -> float:
+def _epoch_seconds(moment: Any) -> float:
     # moto's naive UTC time as epoch seconds (datetime.timestamp() would read it as local time),
     # truncated to the millisecond as moto's serializer sends it.
-    return int(unix_time(value) * 1000) / 1000
+    return int(unix_time(moment) * 1000) / 1000
 
 
 def _wire_bytes(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")  # B and BS attribute values
-    raise TypeError(f"GetRecords: cannot encode {type(value).__name__} value {value!r}")
+    raise TypeError(f"stream record: cannot encode {type(value).__name__} value {value!r}")
+
+
+def stream_record(
+    table: Table, view_type: str, old: Item | None, new: Item | None, sequence_number: int
+) -> tuple[dict[str, Any], float]:
+    """The record DynamoDB Streams sends for one change (SizeBytes still to fill in), and when."""
+    event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+    keyed = old if old is not None else new
+    assert keyed is not None
+    keys = {table.hash_key_attr: keyed.hash_key.to_json()}
+    if table.range_key_attr is not None:
+        keys[table.range_key_attr] = keyed.range_key.to_json()  # type: ignore[union-attr]
+    created = _epoch_seconds(utcnow())
+    dynamodb: dict[str, Any] = {
+        "ApproximateCreationDateTime": created,
+        "Keys": keys,
+        "SequenceNumber": str(sequence_number),
+        "StreamViewType": view_type,
+    }
+    if view_type in _WITH_NEW_IMAGE and new is not None:
+        dynamodb["NewImage"] = new.to_json()["Attributes"]
+    if view_type in _WITH_OLD_IMAGE and old is not None:
+        dynamodb["OldImage"] = old.to_json()["Attributes"]
+    record = {
+        "eventID": mock_random.uuid4().hex,
+        "eventName": event_name,
+        "eventVersion": "1.0",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": table.region_name,
+        "dynamodb": dynamodb,
+    }
+    return record, created
 
 
 def wire_text(record: dict[str, Any]) -> bytes:
-    """A stream record as GetRecords sends it (UTF-8 JSON); sets its SizeBytes the first time.
+    """A stream record as GetRecords sends it (UTF-8 JSON), with its SizeBytes.
 
     SizeBytes is the byte length of the record's `dynamodb` JSON without that field: like
     moto's own figure, an overestimate of DynamoDB's (which counts the binary item size).
     """
-    dynamodb = record["dynamodb"]
-    rest = {name: value for name, value in dynamodb.items() if name not in _HAND_WRITTEN}
-    created = orjson.dumps(_epoch_seconds(dynamodb["ApproximateCreationDateTime"]))
-    without_size = (
-        b'{"ApproximateCreationDateTime":'
-        + created
-        + b","
-        + (orjson.dumps(rest, default=_wire_bytes)[1:])
-    )
-    if dynamodb["SizeBytes"] is None:
-        dynamodb["SizeBytes"] = len(without_size)
-    envelope = {name: value for name, value in record.items() if name != "dynamodb"}
+    dynamodb = orjson.dumps(record["dynamodb"], default=_wire_bytes)
+    envelope = orjson.dumps({k: v for k, v in record.items() if k != "dynamodb"})
     return b"".join(
         (
-            orjson.dumps(envelope)[:-1],
+            envelope[:-1],
             b',"dynamodb":{"SizeBytes":',
-            str(dynamodb["SizeBytes"]).encode(),
+            str(len(dynamodb)).encode(),
             b",",
-            without_size[1:],
+            dynamodb[1:],
             b"}",
         )
     )
 
 
+class _Delivered:
+    """A logged record in the shape moto's Lambda event sources read (`to_json()`)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def to_json(self) -> dict[str, Any]:
+        return _as_moto_record(self._data)
+
+
+@replaces(StreamShard, "add")
+def add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+    """Log the change's record; moto's Lambda event sources get it as moto would send it."""
+    view_type = self.table.stream_specification["StreamViewType"]
+    sequence_number = self.starting_sequence_number + self.items.next
+    record, created = stream_record(self.table, view_type, old, new, sequence_number)
+    data = wire_text(record)
+    self.items.append(data, arrival=created)
+    if self.table.lambda_event_source_mappings:
+        from moto.awslambda.utils import get_backend
+
+        for arn, mapping in self.table.lambda_event_source_mappings.items():
+            get_backend(self.account_id, arn.split(":")[3]).send_dynamodb_items(
+                arn, [_Delivered(data)], mapping.event_source_arn
+            )
+
+
+def binary_decoded(value: Any) -> Any:
+    """An attribute value with its B/BS members as bytes again (moto's in-memory form)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((tag, inner),) = value.items()
+    if tag == "B":
+        return {"B": base64.b64decode(inner)}
+    if tag == "BS":
+        return {"BS": [base64.b64decode(item) for item in inner]}
+    if tag == "M":
+        return {"M": {name: binary_decoded(member) for name, member in inner.items()}}
+    if tag == "L":
+        return {"L": [binary_decoded(item) for item in inner]}
+    return value
+
+
+def _as_moto_record(data: bytes) -> dict[str, Any]:
+    record = orjson.loads(data)
+    dynamodb = record["dynamodb"]
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in dynamodb:
+            dynamodb[image] = {k: binary_decoded(v) for k, v in dynamodb[image].items()}
+    return record
+
+
+@replaces(StreamShard, "get")
+def get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+    """moto's own reader of a shard (its GetRecords path): the logged records as moto holds
+    them (binary values as bytes)."""
+    first = start - self.starting_sequence_number
+    return [_as_moto_record(data) for data in self.items.read(first, quantity)]
+
+
+def _expire_iterators(backend: DynamoDBStreamsBackend, now: float) -> None:
+    # Handed out in time order, so the expired ones are at the front of the dict.
+    iterators = backend.shard_iterators
+    for arn in list(iterators):
+        if getattr(iterators[arn], "issued", now) > now - ITERATOR_SECONDS:
+            break
+        del iterators[arn]
+
+
+@wraps(DynamoDBStreamsBackend, "get_shard_iterator")
+def get_shard_iterator(original: Any, self: DynamoDBStreamsBackend, *args: Any, **kwargs: Any):
+    answer = original(self, *args, **kwargs)
+    now = time.monotonic()
+    for iterator in reversed(self.shard_iterators.values()):
+        iterator.issued = now
+        break
+    _expire_iterators(self, now)
+    return answer
+
+
 @replaces(DynamoDBStreamsHandler, "get_records")
 def get_records(self: DynamoDBStreamsHandler) -> str:
-    """moto's ShardIterator.get, with the records written as JSON text one by one."""
+    """The records after the iterator, joined from the log as written: no parse, no dump."""
     limit = self._get_param("Limit")
     limit = DEFAULT_LIMIT if limit is None else limit
     iterator: ShardIterator = self.backend.shard_iterators[self._get_param("ShardIterator")]
     shard: StreamShard = iterator.stream_shard
-    start = iterator.sequence_number - shard.starting_sequence_number
-    if start < 0:
-        raise ValueError(f"shard iterator before the shard's first record: {start}")
-    records = [item.record for item in shard.items[start : start + limit]]
+    position = max(iterator.sequence_number - shard.starting_sequence_number, shard.items.first)
+    records = shard.items.read(position, limit)
     if records:
-        last = int(records[-1]["dynamodb"]["SequenceNumber"])
+        last = shard.starting_sequence_number + position + len(records) - 1
         following = ShardIterator(self.backend, shard, "AFTER_SEQUENCE_NUMBER", last)
     else:
         following = ShardIterator(
             self.backend, shard, "AT_SEQUENCE_NUMBER", iterator.sequence_number
         )
+    now = time.monotonic()
+    following.issued = now
     self.backend.shard_iterators[following.arn] = following
+    _expire_iterators(self.backend, now)
     body = b"".join(
         (
             b'{"NextShardIterator":',
             orjson.dumps(following.arn),
             b',"Records":[',
-            b",".join(wire_text(record) for record in records),
+            b",".join(records),
             b"]}",
         )
     )
     return body.decode()
+
+
+def trim_expired(now: float | None = None) -> int:
+    """Drop stream records older than 24 hours from every table's stream; how many went."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    dropped = 0
+    for backends in dynamodb_backends.values():
+        for backend in backends.values():
+            for table in list(backend.tables.values()):
+                shard = table.stream_shard
+                if shard is not None and hasattr(shard.items, "trim"):
+                    dropped += shard.items.trim(now)
+    return dropped

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.glue.exceptions import EntityNotFoundException, PartitionNotFoundException
 from moto.glue.models import GlueBackend
 
 from orders_pipeline.local_stack.patching import calls, requires
+from orders_pipeline.local_stack.persistence import store
 
 requires(
     GlueBackend,
@@ -65,6 +68,14 @@ calls(
 )
 
 
+@contextmanager
+def _changing() -> Iterator[None]:
+    """A catalog change made by an engine's thread: held out of snapshots, then kept."""
+    with store.current().lock.shared():
+        yield
+    store.current().mark_dirty()
+
+
 class MotoGlueCatalog:
     """A `GlueCatalog` over one region's moto Glue backend."""
 
@@ -75,7 +86,8 @@ class MotoGlueCatalog:
         return database in self._backend.databases
 
     def create_database(self, database: str) -> None:
-        self._backend.create_database(database, {"Name": database})
+        with _changing():
+            self._backend.create_database(database, {"Name": database})
 
     def list_tables(self, database: str) -> list[dict[str, Any]]:
         return [t.as_dict() for t in self._backend.get_tables(database, None)]
@@ -87,13 +99,16 @@ class MotoGlueCatalog:
             return None
 
     def create_table(self, database: str, table_input: dict[str, Any]) -> None:
-        self._backend.create_table(database, table_input["Name"], table_input)
+        with _changing():
+            self._backend.create_table(database, table_input["Name"], table_input)
 
     def update_table(self, database: str, table_input: dict[str, Any]) -> None:
-        self._backend.update_table(database, table_input["Name"], table_input)
+        with _changing():
+            self._backend.update_table(database, table_input["Name"], table_input)
 
     def delete_table(self, database: str, name: str) -> None:
-        self._backend.delete_table(database, name)
+        with _changing():
+            self._backend.delete_table(database, name)
 
     def get_partitions(self, database: str, table: str) -> list[dict[str, Any]]:
         return [p.as_dict() for p in self._backend.get_table(database, table).partitions.values()]
@@ -101,12 +116,14 @@ class MotoGlueCatalog:
     def create_partitions(
         self, database: str, table: str, partition_inputs: list[dict[str, Any]]
     ) -> None:
-        errors = self._backend.batch_create_partition(database, table, partition_inputs)
+        with _changing():
+            errors = self._backend.batch_create_partition(database, table, partition_inputs)
         if errors:
             raise RuntimeError(f"creating partitions of {database}.{table} failed: {errors}")
 
     def delete_partition(self, database: str, table: str, values: list[str]) -> None:
         try:
-            self._backend.delete_partition(database, table, values)
+            with _changing():
+                self._backend.delete_partition(database, table, values)
         except PartitionNotFoundException:
             raise KeyError(f"partition {values} of {database}.{table} does not exist") from None

@@ -29,6 +29,7 @@ from orders_pipeline.local_stack.patching import (
     requires_attributes,
     wraps,
 )
+from orders_pipeline.local_stack.persistence import store
 from orders_pipeline.local_stack.s3.objects import MotoObjectStore
 
 # moto's crawl states -> what AWS reports as the crawler's LastCrawl.Status.
@@ -164,6 +165,7 @@ def _run_crawl(crawler: FakeCrawler, run: CatalogCrawl) -> None:
     crawler.crawl_elapsed_time = int((time.monotonic() - started) * 1000)
     run.end_time = utcnow()
     run._state = final
+    store.current().mark_dirty()
 
 
 @replaces(FakeCrawler, "start_crawler")

@@ -7,6 +7,7 @@ from moto.utilities.utils import get_partition
 
 from orders_pipeline.local_stack.data_access import StoredObject
 from orders_pipeline.local_stack.patching import calls, requires
+from orders_pipeline.local_stack.persistence import store
 
 requires(S3Backend, "list_objects", "get_bucket", "get_object", "put_object", declared_in=__name__)
 requires(FakeKey, "size", "value", declared_in=__name__)
@@ -46,4 +47,6 @@ class MotoObjectStore:
         return obj.value
 
     def write_object(self, bucket: str, key: str, data: bytes) -> None:
-        self._backend.put_object(bucket_name=bucket, key_name=key, value=data)
+        # Engines write from their own threads, outside any request: a snapshot waits for it.
+        with store.current().lock.shared():
+            self._backend.put_object(bucket_name=bucket, key_name=key, value=data)

@@ -152,6 +152,10 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    def exit_code(self) -> int | None:
+        """The child's exit code once it ended (killed: minus the signal); None while it runs."""
+        return self._process.poll() if self._process is not None else None
+
     def status(self) -> dict[str, Any]:
         """Per-stage worker status; each stage reports the failure if the process is gone."""
         try:

@@ -1,0 +1,1 @@
+"""CloudWatch: metric data points kept for a bounded time."""
