@@ -13,6 +13,7 @@ COMMANDS = {
     "run": "orders_pipeline.commands.run:run",
     "demo": "orders_pipeline.commands.demo:demo",
     "dashboard": "orders_pipeline.commands.dashboard:dashboard",
+    "cost": "orders_pipeline.commands.cost:cost",
 }
 
 

@@ -265,7 +265,7 @@ def fetch_status(endpoint_url: str, timeout: float = 30) -> dict[str, Any]:
         reason = getattr(error, "reason", error)
         raise click.ClickException(
             f"no local stack at {endpoint_url} ({reason}); "
-            "start one with `orders-pipeline local up`"
+            "start one with `orders-pipeline local up` (or `make run`)"
         ) from error
 
 
