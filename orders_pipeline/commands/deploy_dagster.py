@@ -92,6 +92,10 @@ def deploy_dagster(
     elsewhere: `docker build -f infra/Dockerfile .`) or --build (this machine's Docker
     engine, pushed to ECR). Re-running with nothing changed is a no-op. See infra/DAGSTER.md.
     """
+    if not ui_only and bool(image_uri) == build:
+        raise click.UsageError("pass exactly one of --image URI and --build")
+    if not ui_only and (not vpc_id or len(subnet_ids) < 2):
+        raise click.UsageError("pass --vpc-id and at least two --subnet-id")
     config = aws_client_config(read_timeout=60)
     cloudformation = boto3.client("cloudformation", config=config)
     say = lambda line: click.echo(line, err=True)  # noqa: E731 - progress goes to stderr
@@ -99,10 +103,6 @@ def deploy_dagster(
         if ui_only:
             outputs = stack_outputs(stack_name, client=cloudformation)
         else:
-            if bool(image_uri) == build:
-                raise click.UsageError("pass exactly one of --image URI and --build")
-            if not vpc_id or len(subnet_ids) < 2:
-                raise click.UsageError("pass --vpc-id and at least two --subnet-id")
             if build:
                 image_uri = build_and_push(
                     ecr=boto3.client("ecr", config=config),
@@ -112,7 +112,7 @@ def deploy_dagster(
                 )
             outputs = deploy_dagster_stack(
                 image_uri=str(image_uri),
-                vpc_id=vpc_id,
+                vpc_id=str(vpc_id),
                 subnet_ids=list(subnet_ids),
                 stack_name=stack_name,
                 pipeline_stack_name=pipeline_stack_name,
