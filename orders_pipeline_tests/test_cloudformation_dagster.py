@@ -9,6 +9,7 @@ import json
 import pytest
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
+from moto.ecs.models import EC2ContainerServiceBackend
 from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends
 from moto.servicediscovery.models import Namespace, ServiceDiscoveryBackend
 from moto.servicediscovery.models import Service as DiscoveryService
@@ -48,6 +49,45 @@ BACKEND_METHODS = [
     (ServiceDiscoveryBackend.list_namespaces, ["self"]),
     (ServiceDiscoveryBackend.list_services, ["self"]),
 ]
+
+
+# ECS backend methods the models call by keyword: each keyword must still be a parameter.
+ECS_KEYWORDS = [
+    (
+        EC2ContainerServiceBackend.create_cluster,
+        ["cluster_name", "tags", "cluster_settings", "configuration", "capacity_providers"]
+        + ["default_capacity_provider_strategy"],
+    ),
+    (
+        EC2ContainerServiceBackend.register_task_definition,
+        ["family", "container_definitions", "volumes", "network_mode", "tags"]
+        + ["requires_compatibilities", "cpu", "memory", "task_role_arn", "execution_role_arn"]
+        + ["runtime_platform", "ephemeral_storage"],
+    ),
+    (EC2ContainerServiceBackend.deregister_task_definition, ["task_definition_str"]),
+    (
+        EC2ContainerServiceBackend.create_service,
+        ["cluster_str", "service_name", "desired_count", "task_definition_str"]
+        + ["load_balancers", "tags", "launch_type", "service_registries", "platform_version"]
+        + ["propagate_tags", "network_configuration"],
+    ),
+    (EC2ContainerServiceBackend.update_service, ["service_properties"]),
+    (EC2ContainerServiceBackend.delete_service, ["cluster_name", "service_name", "force"]),
+    (EC2ContainerServiceBackend.delete_cluster, ["cluster_str"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "keywords"), ECS_KEYWORDS, ids=[m.__qualname__ for m, _ in ECS_KEYWORDS]
+)
+def test_ecs_backend_method_still_takes_the_keywords_we_pass(method, keywords) -> None:
+    assert set(keywords) <= set(inspect.signature(method).parameters)
+
+
+def test_the_ecs_backend_keys_clusters_by_name_and_services_by_cluster_and_name() -> None:
+    source = inspect.getsource(EC2ContainerServiceBackend)
+    assert "self.clusters[cluster_name] = cluster" in source
+    assert 'cluster_service_pair = f"{cluster.name}:{service_name}"' in source
 
 
 @pytest.mark.parametrize("resource_type", cloudformation_dagster.TYPES)

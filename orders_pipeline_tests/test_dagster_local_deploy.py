@@ -79,13 +79,46 @@ def test_deploy_creates_the_cluster_and_its_three_services(aws_client, dagster_s
     assert sorted(s["serviceName"] for s in services) == ["code-location", "daemon", "webserver"]
 
 
-def test_the_run_task_definition_is_registered(aws_client, dagster_stack):
+def test_the_services_run_on_fargate_in_the_private_subnets_without_public_ip(
+    aws_client, dagster_stack, network
+):
+    _, _, outputs = dagster_stack
+    _, subnets = network
+    services = aws_client("ecs").describe_services(
+        cluster=outputs["ClusterName"], services=["webserver", "daemon", "code-location"]
+    )["services"]
+    for service in services:
+        assert service["launchType"] == "FARGATE"
+        vpc = service["networkConfiguration"]["awsvpcConfiguration"]
+        assert (vpc["subnets"], vpc["assignPublicIp"]) == (subnets, "DISABLED")
+
+
+def test_the_code_location_service_registers_in_cloud_map(aws_client, dagster_stack):
+    _, _, outputs = dagster_stack
+    (service,) = aws_client("ecs").describe_services(
+        cluster=outputs["ClusterName"], services=["code-location"]
+    )["services"]
+    (registry,) = service["serviceRegistries"]
+    discovery = aws_client("servicediscovery")
+    services = discovery.list_services()["Services"]
+    assert registry["registryArn"] in [s["Arn"] for s in services if s["Name"] == "code-location"]
+
+
+def test_the_run_task_definition_has_its_own_role_and_the_database_secret(
+    aws_client, dagster_stack
+):
     _, _, outputs = dagster_stack
     definition = aws_client("ecs").describe_task_definition(
         taskDefinition=outputs["RunTaskDefinitionArn"]
     )["taskDefinition"]
     (container,) = definition["containerDefinitions"]
     assert (container["name"], container["image"]) == ("run", IMAGE)
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["networkMode"] == "awsvpc"
+    role = aws_client("iam").get_role(RoleName=definition["taskRoleArn"].rsplit("/", 1)[1])
+    assert "RunTaskRole" in role["Role"]["RoleName"]
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert secrets["DAGSTER_PG_PASSWORD"] == f"{outputs['DatabaseSecretArn']}:password::"
 
 
 def test_the_database_credentials_are_generated_into_secrets_manager(aws_client, dagster_stack):
@@ -163,29 +196,58 @@ def test_cli_ui_only_prints_the_hint_for_the_deployed_stack(dagster_stack):
     assert f"--cluster {outputs['ClusterName']} --service-name webserver" in result.stdout
 
 
-def test_delete_removes_the_database_secret_logs_and_namespace(
-    aws_client, local_stack, deployed_stack
-):
+@pytest.fixture
+def scratch_stack(aws_client, local_stack, deployed_stack):
+    """A Dagster stack in a VPC of its own, for a test that changes or deletes it."""
     cloudformation_dagster.install()
-    suffix = uuid.uuid4().hex[:8]
-    name = f"dagster-{suffix}"
+    name = f"dagster-{uuid.uuid4().hex[:8]}"
     vpc, subnets = create_network(aws_client("ec2"))
-    outputs = deploy_dagster_stack(
-        image_uri=IMAGE,
-        vpc_id=vpc,
-        subnet_ids=subnets,
-        stack_name=name,
-        parameters={
+    request = {
+        "vpc_id": vpc,
+        "subnet_ids": subnets,
+        "stack_name": name,
+        "parameters": {
             **LOCAL_PARAMETERS,
             "ClusterName": name,
             "ServiceDiscoveryNamespaceName": f"{name}.internal",
         },
-        poll_interval=0.2,
-    )
+        "poll_interval": 0.2,
+    }
+    outputs = deploy_dagster_stack(image_uri=IMAGE, **request)
+    yield name, request, outputs
+    delete_stack(name, poll_interval=0.2)  # a no-op once the test deleted it
+
+
+def test_a_new_image_tag_is_a_new_revision_of_every_task_definition(aws_client, scratch_stack):
+    name, request, outputs = scratch_stack
+    upgraded = IMAGE.replace(":test", ":v2")
+
+    deploy_dagster_stack(image_uri=upgraded, **request)
+
+    # By family: the newest revision. (On AWS the services then roll to it; moto does not
+    # re-apply a resource whose referenced resource was replaced, so services are not checked.)
+    ecs = aws_client("ecs")
+    for role in ("webserver", "daemon", "code-location", "run"):
+        definition = ecs.describe_task_definition(taskDefinition=f"{name}-{role}")["taskDefinition"]
+        assert definition["revision"] == 2
+        assert definition["containerDefinitions"][0]["image"] == upgraded
+    previous = ecs.describe_task_definition(taskDefinition=outputs["RunTaskDefinitionArn"])
+    assert previous["taskDefinition"]["status"] == "INACTIVE"
+
+
+def test_delete_removes_cluster_task_definitions_database_secret_logs_and_namespace(
+    aws_client, scratch_stack
+):
+    name, _, outputs = scratch_stack
 
     delete_stack(name, poll_interval=0.2)
 
-    # (moto's own ECS models have no delete: the cluster and services outlive the stack there.)
+    (cluster,) = aws_client("ecs").describe_clusters(clusters=[outputs["ClusterName"]])["clusters"]
+    assert cluster["status"] == "INACTIVE"  # as on AWS: a deleted cluster stays listed a while
+    definition = aws_client("ecs").describe_task_definition(
+        taskDefinition=outputs["RunTaskDefinitionArn"]
+    )["taskDefinition"]
+    assert definition["status"] == "INACTIVE"
     assert outputs["DatabaseEndpoint"] not in [
         db["Endpoint"]["Address"] for db in aws_client("rds").describe_db_instances()["DBInstances"]
     ]

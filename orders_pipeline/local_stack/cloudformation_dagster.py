@@ -1,5 +1,6 @@
-"""CloudFormation types infra/dagster.yaml uses that moto 5.2.5 skips: the Secrets Manager secret
-(with GenerateSecretString) and the Cloud Map private DNS namespace and service."""
+"""CloudFormation types infra/dagster.yaml uses that moto 5.2.5 skips or mis-handles: the Secrets
+Manager secret (GenerateSecretString), Cloud Map's namespace and service, and ECS's cluster, task
+definition and service (moto's own drop most properties and are never deleted with the stack)."""
 
 # Like moto_hooks/cloudformation.py: each class is a direct subclass of CloudFormationModel, so
 # defining it registers it once moto's type-map caches are cleared; install() does that.
@@ -11,6 +12,8 @@ from typing import Any
 
 from moto.cloudformation import parsing as cloudformation_parsing
 from moto.core.common_models import CloudFormationModel
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+from moto.ecs.models import ecs_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.servicediscovery.models import servicediscovery_backends
 
@@ -20,6 +23,9 @@ TYPES = (
     "AWS::SecretsManager::Secret",
     "AWS::ServiceDiscovery::PrivateDnsNamespace",
     "AWS::ServiceDiscovery::Service",
+    "AWS::ECS::Cluster",
+    "AWS::ECS::TaskDefinition",
+    "AWS::ECS::Service",
 )
 
 
@@ -207,3 +213,174 @@ class DiscoveryServiceResource(_HookedResource, CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         servicediscovery_backends[account_id][region_name].delete_service(self.service_id)
+
+
+def _api_shape(value: Any) -> Any:
+    """CloudFormation's PascalCase keys as the ECS API's camelCase (Name -> name, ...)."""
+    return remap_nested_keys(value, pascal_to_camelcase)
+
+
+class ClusterResource(_HookedResource, CloudFormationModel):
+    """AWS::ECS::Cluster with its settings and capacity providers; Ref = cluster name."""
+
+    CFN_TYPE = "AWS::ECS::Cluster"
+    NAME_PROPERTY = "ClusterName"
+    attributes = ("Arn",)
+
+    def attribute(self, name: str) -> Any:
+        return ecs_backends[self.account_id][self.region].clusters[self.name].arn
+
+    @classmethod
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> ClusterResource:
+        props = typed(props)
+        ecs_backends[account_id][region_name].create_cluster(
+            cluster_name=name,
+            tags=_api_shape(props.get("Tags")),
+            cluster_settings=_api_shape(props.get("ClusterSettings")),
+            configuration=_api_shape(props.get("Configuration")),
+            capacity_providers=props.get("CapacityProviders"),
+            default_capacity_provider_strategy=_api_shape(
+                props.get("DefaultCapacityProviderStrategy")
+            ),
+        )
+        return cls(name, account_id, region_name)
+
+    @classmethod
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        backend = ecs_backends[account_id][region_name]
+        if name in backend.clusters:
+            backend.delete_cluster(name)  # INACTIVE, as on AWS
+
+
+class TaskDefinitionResource(_HookedResource, CloudFormationModel):
+    """AWS::ECS::TaskDefinition with roles, network mode, sizes and platform; Ref = the ARN.
+
+    Any change registers a new revision and deregisters the old one, as on AWS.
+    """
+
+    CFN_TYPE = "AWS::ECS::TaskDefinition"
+    attributes = ("TaskDefinitionArn",)
+
+    def __init__(self, name: str, arn: str, account_id: str, region: str) -> None:
+        super().__init__(name, account_id, region)
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def attribute(self, name: str) -> Any:
+        return self.arn
+
+    @classmethod
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> TaskDefinitionResource:
+        registered = ecs_backends[account_id][region_name].register_task_definition(
+            family=props.get("Family", name),
+            container_definitions=_api_shape(props.get("ContainerDefinitions", [])),
+            volumes=_api_shape(props.get("Volumes")),
+            network_mode=props.get("NetworkMode"),
+            tags=_api_shape(props.get("Tags")),
+            requires_compatibilities=props.get("RequiresCompatibilities"),
+            cpu=props.get("Cpu"),
+            memory=props.get("Memory"),
+            task_role_arn=props.get("TaskRoleArn"),
+            execution_role_arn=props.get("ExecutionRoleArn"),
+            runtime_platform=_api_shape(props.get("RuntimePlatform")),
+            ephemeral_storage=_api_shape(props.get("EphemeralStorage")),
+        )
+        return cls(registered.family, registered.arn, account_id, region_name)
+
+    @classmethod
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        """`name` is the ARN here (the physical id CloudFormation deletes by)."""
+        backend = ecs_backends[account_id][region_name]
+        try:
+            backend.deregister_task_definition(name)
+        except Exception:  # noqa: BLE001 - moto's not-found exceptions: already gone
+            return
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._delete(self.arn, {}, account_id, region_name)
+
+
+class ServiceResource(_HookedResource, CloudFormationModel):
+    """AWS::ECS::Service with launch type, network configuration and service registries;
+    Ref = the service ARN (as on AWS). A new task definition or count updates it in place."""
+
+    CFN_TYPE = "AWS::ECS::Service"
+    NAME_PROPERTY = "ServiceName"
+    attributes = ("Name", "ServiceArn")
+
+    def __init__(self, name: str, cluster: str, arn: str, account_id: str, region: str) -> None:
+        super().__init__(name, account_id, region)
+        self.cluster = cluster
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def attribute(self, name: str) -> Any:
+        return {"Name": self.name, "ServiceArn": self.arn}[name]
+
+    @classmethod
+    def _create(
+        cls, name: str, props: dict[str, Any], account_id: str, region_name: str
+    ) -> ServiceResource:
+        props = typed(props)
+        service = ecs_backends[account_id][region_name].create_service(
+            cluster_str=props["Cluster"],
+            service_name=name,
+            desired_count=int(props.get("DesiredCount", 1)),
+            task_definition_str=props.get("TaskDefinition"),
+            load_balancers=_api_shape(props.get("LoadBalancers")),
+            tags=_api_shape(props.get("Tags")),
+            launch_type=props.get("LaunchType"),
+            service_registries=_api_shape(props.get("ServiceRegistries")),
+            platform_version=props.get("PlatformVersion"),
+            propagate_tags=props.get("PropagateTags", "NONE"),
+            network_configuration=_api_shape(props.get("NetworkConfiguration")),
+        )
+        return cls(name, service.cluster_name, service.arn, account_id, region_name)
+
+    @classmethod
+    def _update(
+        cls,
+        original: ServiceResource,
+        name: str,
+        props: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> bool:
+        props = typed(props)
+        if name != original.name or props["Cluster"] != original.cluster:
+            return False  # a new name or cluster is a new service on AWS too
+        ecs_backends[account_id][region_name].update_service(
+            {
+                "cluster": original.cluster,
+                "service": original.name,
+                "task_definition": props.get("TaskDefinition"),
+                "desired_count": int(props.get("DesiredCount", 1)),
+                "network_configuration": _api_shape(props.get("NetworkConfiguration")),
+            }
+        )
+        return True
+
+    @classmethod
+    def _delete(cls, name: str, props: dict[str, Any], account_id: str, region_name: str) -> None:
+        cluster = props.get("Cluster")
+        if cluster:
+            _delete_service(account_id, region_name, cluster, name.rsplit("/", 1)[-1])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _delete_service(account_id, region_name, self.cluster, self.name)
+
+
+def _delete_service(account_id: str, region_name: str, cluster: str, name: str) -> None:
+    backend = ecs_backends[account_id][region_name]
+    if f"{cluster}:{name}" in backend.services:
+        backend.delete_service(cluster, name, force=True)  # INACTIVE, as on AWS
