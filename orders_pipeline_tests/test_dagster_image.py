@@ -63,6 +63,15 @@ def test_the_image_runs_as_a_non_root_user_with_the_instance_config_in_dagster_h
     assert "COPY infra/dagster/dagster.yaml $DAGSTER_HOME/dagster.yaml" in text
 
 
+def test_the_build_context_sends_everything_the_dockerfile_copies_and_no_venv() -> None:
+    ignore = (REPO_ROOT / ".dockerignore").read_text().split("\n")
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    copied = re.findall(r"^COPY\s+(?!--from)(.+)\s+\S+$", DOCKERFILE.read_text(), re.M)
+    sources = {source.rstrip("/") for line in copied for source in line.split()}
+    assert "*" in ignore
+    assert all(any(s == a or s.startswith(f"{a}/") for a in allowed) for s in sources), sources
+
+
 @pytest.fixture(scope="module")
 def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's wheel and the image's pins in a virtual environment of their own."""
