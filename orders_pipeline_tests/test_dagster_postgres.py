@@ -1,5 +1,6 @@
-"""The production instance config on a real PostgreSQL: the pipeline's assets materialize
-against the local stack, and the run and its materializations are read back from the database."""
+"""The production instance config on a real PostgreSQL (runs in-process instead of on ECS): the
+pipeline's assets materialize against the local stack, the runs and materializations are read
+back from the database, and the steps' logs land under the data bucket's compute-log prefix."""
 
 from __future__ import annotations
 
@@ -18,20 +19,7 @@ ORDERS = 20
 GENERATED = dg.AssetKey("generated_orders")
 CRAWLED = [dg.AssetKey("raw_order_events"), dg.AssetKey("orders_raw")]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-@pytest.fixture(scope="module")
-def instance(postgres, tmp_path_factory):
-    """A DagsterInstance from infra/dagster/dagster.yaml, its storage the PostgreSQL server."""
-    saved = dict(os.environ)
-    os.environ.update({**postgres.environment(), "DAGSTER_MAX_CONCURRENT_RUNS": "2"})
-    home = write_dagster_home(tmp_path_factory.mktemp("dagster-home"))
-    try:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            yield instance
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+COMPUTE_LOG_PREFIX = "dagster/compute-logs"  # the template's default
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +38,29 @@ def pipeline(local_stack):
 
 
 @pytest.fixture(scope="module")
+def instance(postgres, pipeline, tmp_path_factory):
+    """A DagsterInstance from infra/dagster/dagster.yaml: storage on the PostgreSQL server,
+    compute logs in the pipeline's data bucket, the environment the template sets."""
+    _, outputs = pipeline
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            **postgres.environment(),
+            "DAGSTER_MAX_CONCURRENT_RUNS": "2",
+            "DAGSTER_COMPUTE_LOG_BUCKET": outputs["DataBucketName"],
+            "DAGSTER_COMPUTE_LOG_PREFIX": COMPUTE_LOG_PREFIX,
+        }
+    )
+    home = write_dagster_home(tmp_path_factory.mktemp("dagster-home"), compute_logs_in_s3=True)
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            yield instance
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
 def runs(instance, pipeline):
     """generate ORDERS orders, wait for Firehose to deliver them, crawl: two runs' results."""
     definitions, outputs = pipeline
@@ -57,7 +68,8 @@ def runs(instance, pipeline):
     generated = job.execute_in_process(
         instance=instance,
         asset_selection=[GENERATED],
-        run_config={"ops": {"generated_orders": {"config": {"count": ORDERS}}}, **QUIET},
+        # Dagster's own log lines at their default level: the step's stderr, uploaded to S3.
+        run_config={"ops": {"generated_orders": {"config": {"count": ORDERS}}}},
     )
     written = generated.asset_materializations_for_node("generated_orders")[0].metadata
     changes = written["dagster/row_count"].value
@@ -131,3 +143,15 @@ def test_the_crawl_materialization_counts_the_partitions_it_found(instance, runs
     (record,) = instance.fetch_materializations(dg.AssetKey("orders_raw"), limit=1).records
     assert record.run_id == crawled.run_id
     assert record.asset_materialization.metadata["partitions"].value >= 1
+
+
+def test_the_step_logs_land_under_the_compute_log_prefix_of_the_data_bucket(
+    runs, pipeline, aws_client
+):
+    generated, _ = runs
+    _, outputs = pipeline
+    prefix = f"{COMPUTE_LOG_PREFIX}/storage/{generated.run_id}/"
+    listing = aws_client("s3").list_objects_v2(Bucket=outputs["DataBucketName"], Prefix=prefix)
+    # skip_empty_files: a stream the step left empty (here stdout) is not uploaded.
+    suffixes = {obj["Key"].rsplit(".", 1)[-1] for obj in listing.get("Contents", [])}
+    assert "err" in suffixes
