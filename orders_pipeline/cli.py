@@ -9,6 +9,7 @@ import click
 COMMANDS = {
     "generate": "orders_pipeline.commands.generate:generate",
     "deploy": "orders_pipeline.commands.deploy:deploy",
+    "deploy-dagster": "orders_pipeline.commands.deploy_dagster:deploy_dagster",
     "local": "orders_pipeline.commands.local:local",
     "run": "orders_pipeline.commands.run:run",
     "demo": "orders_pipeline.commands.demo:demo",

@@ -1,5 +1,5 @@
-"""One deploy path: build the transform zip, upload it to the artifacts bucket, then create or
-update the CloudFormation stack from infra/template.yaml and return its Outputs.
+"""One deploy path: create or update a CloudFormation stack from a template, wait, return its
+Outputs (deploy_template); the pipeline's stack first uploads the transform zip (deploy_stack).
 """
 
 from __future__ import annotations
@@ -119,22 +119,53 @@ def deploy_stack(
     Clients default to boto3's (which honour AWS_ENDPOINT_URL, so the local stack works the same).
     """
     say = progress or _quiet
-    cloudformation = cloudformation or boto3.client("cloudformation")
     s3 = s3 or boto3.client("s3")
-    template_body = _read_template(template_path)
-
+    template_body = read_template(template_path)
     bucket = artifacts_bucket or artifacts_bucket_name(
         sts or boto3.client("sts"), s3.meta.region_name
     )
     ensure_artifacts_bucket(s3, bucket)
     code_key = upload_lambda_zip(s3, bucket, build_lambda_zip())
     say(f"lambda code: s3://{bucket}/{code_key}")
+    return deploy_template(
+        template_body,
+        stack_name=stack_name,
+        parameters={
+            **(parameters or {}),
+            "LambdaCodeS3Bucket": bucket,
+            "LambdaCodeS3Key": code_key,
+        },
+        cloudformation=cloudformation,
+        progress=say,
+        timeout=timeout,
+        poll_interval=poll_interval,
+    )
 
-    merged = {**(parameters or {}), "LambdaCodeS3Bucket": bucket, "LambdaCodeS3Key": code_key}
+
+def deploy_template(
+    template_body: str,
+    *,
+    stack_name: str,
+    parameters: dict[str, str] | None = None,
+    cloudformation: Any = None,
+    progress: Progress | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    poll_interval: float = DEFAULT_POLL_SECONDS,
+) -> dict[str, str]:
+    """Create or update `stack_name` from `template_body`, wait for it, return its Outputs.
+
+    A stack mid-operation is waited for first; one whose creation rolled back is deleted and
+    created again; "No updates are to be performed" is success. Parameters not given take
+    the template defaults.
+    """
+    say = progress or _quiet
+    cloudformation = cloudformation or boto3.client("cloudformation")
     request = {
         "StackName": stack_name,
         "TemplateBody": template_body,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in merged.items()],
+        "Parameters": [
+            {"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()
+        ],
         "Capabilities": CAPABILITIES,
     }
     wait = {"progress": say, "timeout": timeout, "poll_interval": poll_interval}
@@ -230,8 +261,9 @@ def failure_reason(events: Iterable[dict[str, Any]]) -> str | None:
     )
 
 
-def _read_template(template_path: str | Path | None) -> str:
-    path = Path(template_path) if template_path is not None else DEFAULT_TEMPLATE_PATH
+def read_template(template_path: str | Path | None, default: Path = DEFAULT_TEMPLATE_PATH) -> str:
+    """The template's text; DeployError naming the path when there is none."""
+    path = Path(template_path) if template_path is not None else default
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:

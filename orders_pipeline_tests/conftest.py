@@ -15,6 +15,7 @@ from orders_pipeline.deploy import deploy_stack
 from orders_pipeline.local_stack import services
 from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS, LocalStack
+from orders_pipeline_tests.prerequisites import postgres_bin_dir, required_module
 
 # Not-implemented moto calls answer 500 and boto3 would retry them for a long time.
 TEST_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2})
@@ -93,3 +94,14 @@ def aws_client(local_stack: LocalStack) -> Callable[[str], Any]:
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL server on a free loopback port for the session (PostgresServer)."""
+    bin_dir = postgres_bin_dir()
+    required_module("psycopg2", install="pip install -e '.[dev]' (psycopg2-binary)")
+    from orders_pipeline_tests.postgres_server import postgres_server
+
+    with postgres_server(bin_dir) as server:
+        yield server

@@ -45,6 +45,23 @@ def required_module(name: str, *, install: str) -> ModuleType:
         missing_prerequisite(f"Python module {name} is not installed: {install}")
 
 
+def postgres_bin_dir(debian_root: Path = Path("/usr/lib/postgresql")) -> Path:
+    """Where PostgreSQL's initdb and postgres are: on PATH, else the newest of Debian's versioned
+    directories (the postgresql package does not put them on PATH)."""
+    on_path = shutil.which("initdb")
+    if on_path and shutil.which("postgres"):
+        return Path(on_path).resolve().parent
+    debian = sorted(debian_root.glob("*/bin/initdb"), key=_major_version)
+    if debian:
+        return debian[-1].parent
+    missing_prerequisite("PostgreSQL is not installed: apt-get install postgresql (.ci/run does)")
+
+
+def _major_version(initdb: Path) -> int:
+    version = initdb.parent.parent.name
+    return int(version) if version.isdigit() else 0
+
+
 def checkov() -> str:
     return required_program(CHECKOV, install="`make test` creates .venv-checkov")
 

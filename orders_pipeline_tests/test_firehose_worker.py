@@ -415,7 +415,7 @@ def test_unknown_prefix_namespace_is_reported_by_name(
 def test_kinesis_get_records_pages_through_a_shard_in_order(
     aws_client: Callable[[str], Any],
 ) -> None:
-    # The local stack answers GetRecords/PutRecords itself (moto_hooks.kinesis): same contract.
+    # The local stack answers GetRecords/PutRecords itself (kinesis/patches.py): same contract.
     kinesis, stream = aws_client("kinesis"), f"pages-{uuid.uuid4().hex[:8]}"
     kinesis.create_stream(StreamName=stream, ShardCount=1)
     kinesis.get_waiter("stream_exists").wait(StreamName=stream)

@@ -552,7 +552,7 @@ def test_pipe_with_an_unsupported_partition_key_path_reports_it(
 def test_stream_get_records_returns_typed_records_in_write_order(
     aws_client: Callable[[str], Any], source_and_target: dict[str, str]
 ) -> None:
-    # The local stack answers Streams GetRecords itself (moto_hooks.dynamodbstreams).
+    # The local stack answers Streams GetRecords itself (dynamodb/patches.py).
     dynamodb, streams = aws_client("dynamodb"), aws_client("dynamodbstreams")
     for i in range(3):
         dynamodb.put_item(

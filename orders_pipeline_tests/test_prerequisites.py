@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from orders_pipeline_tests.prerequisites import required_module, required_program
+from orders_pipeline_tests.prerequisites import (
+    postgres_bin_dir,
+    required_module,
+    required_program,
+)
 
 
 def test_a_program_found_on_path_or_at_its_path_is_returned(monkeypatch, tmp_path: Path) -> None:
@@ -36,3 +40,21 @@ def test_a_missing_module_fails_in_ci_and_skips_elsewhere(monkeypatch, ci, outco
     with pytest.raises(outcome, match="no_such_module_xyz is not installed"):
         required_module("no_such_module_xyz", install="pip install xyz")
     assert required_module("json", install="-").__name__ == "json"
+
+
+def test_postgres_off_path_is_found_in_the_newest_debian_directory(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    for version in ("13", "15"):
+        (tmp_path / version / "bin").mkdir(parents=True)
+        (tmp_path / version / "bin" / "initdb").touch()
+    assert postgres_bin_dir(tmp_path) == tmp_path / "15" / "bin"
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("false", pytest.skip.Exception)]
+)
+def test_missing_postgres_fails_in_ci_and_skips_elsewhere(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(outcome, match="PostgreSQL is not installed: apt-get install postgresql"):
+        postgres_bin_dir(tmp_path)

@@ -22,7 +22,7 @@ from typing import Any
 # require: members read or subclassed, never patched; calls: a method called with these leading
 # parameters; source: a pattern moto's code must match; attributes: instance attributes its class
 # must assign.
-KINDS = ("replace", "wrap", "add", "require", "calls", "source", "attributes")
+KINDS = ("replace", "wrap", "add", "require", "calls", "keywords", "source", "attributes")
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,11 @@ def requires(owner: Any, *members: str, declared_in: str) -> None:
 def calls(owner: Any, name: str, *parameters: str, declared_in: str) -> None:
     """A moto method a hook calls, whose signature must still begin with `parameters`."""
     _declare("calls", owner, name, declared_in=declared_in, expected=parameters)
+
+
+def calls_with_keywords(owner: Any, name: str, *keywords: str, declared_in: str) -> None:
+    """A moto method a hook calls by keyword: each of `keywords` must still be a parameter."""
+    _declare("keywords", owner, name, declared_in=declared_in, expected=keywords)
 
 
 def requires_source(owner: Any, name: str, pattern: str, *, declared_in: str) -> None:
@@ -183,6 +188,10 @@ def problem(touch: Touch) -> str | None:
         if leading != list(touch.expected):
             wanted = ", ".join(touch.expected)
             return f"{where} now starts ({', '.join(leading)}), not ({wanted}): {fix}"
+    if touch.kind == "keywords":
+        missing = [k for k in touch.expected if k not in _parameters(_function(member))]
+        if missing:
+            return f"{where} no longer takes {', '.join(missing)}: {fix}"
     if touch.kind == "source":
         if not re.search(touch.expected[0], inspect.getsource(_function(member))):
             return f"{where} no longer matches {touch.expected[0]!r}: {fix}"

@@ -18,6 +18,7 @@ from orders_pipeline.local_stack.core import patches as _core
 from orders_pipeline.local_stack.dynamodb import cloudformation as _dynamodb_resources
 from orders_pipeline.local_stack.dynamodb import patches as _dynamodb
 from orders_pipeline.local_stack.dynamodb import persistence as _dynamodb_state
+from orders_pipeline.local_stack.ecs import cloudformation as _ecs_resources
 from orders_pipeline.local_stack.firehose import cloudformation as _firehose_resources
 from orders_pipeline.local_stack.glue import cloudformation as _glue_resources
 from orders_pipeline.local_stack.glue import patches as _glue
@@ -29,6 +30,8 @@ from orders_pipeline.local_stack.pipes import cloudformation as _pipes_resources
 from orders_pipeline.local_stack.s3 import cloudformation as _s3_resources
 from orders_pipeline.local_stack.s3 import patches as _s3
 from orders_pipeline.local_stack.s3 import persistence as _s3_state
+from orders_pipeline.local_stack.secretsmanager import cloudformation as _secrets_resources
+from orders_pipeline.local_stack.servicediscovery import cloudformation as _discovery_resources
 
 # Imported for what they declare (patches, kept state) or define (CloudFormation resource types).
 SERVICE_MODULES = (
@@ -41,6 +44,7 @@ SERVICE_MODULES = (
     _dynamodb,
     _dynamodb_resources,
     _dynamodb_state,
+    _ecs_resources,
     _firehose_resources,
     _glue,
     _glue_resources,
@@ -52,6 +56,8 @@ SERVICE_MODULES = (
     _s3,
     _s3_resources,
     _s3_state,
+    _secrets_resources,
+    _discovery_resources,
 )
 
 _install_lock = threading.Lock()

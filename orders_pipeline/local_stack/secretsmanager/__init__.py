@@ -1,0 +1,1 @@
+"""Secrets Manager: the CloudFormation secret with a generated string."""
