@@ -18,7 +18,7 @@ from orders_pipeline.defs.analytics.checks import (
     unique_event_id,
     unique_orderid,
 )
-from orders_pipeline.defs.analytics.reconciliation import OrderState, reconcile
+from orders_pipeline.orders.reconciliation import OrderState, reconcile
 from orders_pipeline.defs.catalog.assets import orders_raw, orders_raw_checks
 from orders_pipeline.defs.ingestion.firehose_errors import summarize_error_records
 from orders_pipeline.defs.resources import (

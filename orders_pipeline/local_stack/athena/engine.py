@@ -64,6 +64,25 @@ def statement_type(statement: sql.Statement) -> str:
     return "DDL"
 
 
+# Athena writes at most this many partitions per CTAS or INSERT INTO (the Athena user guide,
+# "Use CTAS and INSERT INTO to work around the 100 partition limit").
+MAX_OPEN_WRITERS = 100
+
+
+def _check_open_writers(run: QuerySession, relation: str, keys: list[str]) -> None:
+    if not keys:
+        return
+    columns = ", ".join(sql.encode_identifier(k) for k in keys)
+    (partitions,) = run.con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT {columns} FROM {relation})"
+    ).fetchone()
+    if partitions > MAX_OPEN_WRITERS:
+        raise QueryFailed(
+            "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for "
+            "partitions/buckets"
+        )
+
+
 class AthenaEngine:
     """Runs Athena statements against the catalog and object store it is given."""
 
@@ -152,7 +171,7 @@ class AthenaEngine:
                 f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{database}.{name}' "
                 f"already exists: {location}"
             )
-        described = run.materialize(statement.query, "__ctas")
+        described = run.materialize(statement.query, "__ctas", schema_only=not statement.with_data)
         names = [c for c, _ in described]
         keys = statement.partitioned_by
         if keys and names[-len(keys) :] != keys:
@@ -163,6 +182,7 @@ class AthenaEngine:
         # WITH NO DATA: the table gets the query's columns and no files, like on Athena.
         if statement.with_data:
             count = run.con.execute("SELECT count(*) FROM __ctas").fetchone()[0]
+            _check_open_writers(run, "__ctas", keys)
             partitions = run.write_data(
                 "SELECT * FROM __ctas", statement.data_format, location, keys
             )
@@ -194,6 +214,8 @@ class AthenaEngine:
         )
         count = run.con.execute("SELECT count(*) FROM __insert").fetchone()[0]
         keys = [k["Name"] for k in table.get("PartitionKeys", [])]
+        sources = [src for src, _ in described]
+        _check_open_writers(run, "__insert", sources[len(sources) - len(keys) :] if keys else [])
         location = table["StorageDescriptor"]["Location"]
         partitions = run.write_data(
             f"SELECT {casts} FROM __insert", table_format(table), location, keys

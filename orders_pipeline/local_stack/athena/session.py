@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import urllib.parse
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ def _as(expression: str, column: str) -> str:
     return f"{expression} AS {sql.encode_identifier(column.lower())}"
 
 
+@functools.lru_cache(maxsize=1024)
 def duck_type(glue_type: str) -> str:
     return exp.DataType.build(glue_type, dialect="hive").sql(dialect="duckdb")
 
@@ -114,6 +116,8 @@ class QuerySession:
         self.workdir = workdir
         self.scanned = 0
         self.sources = 0
+        # Only the result's columns are wanted (CTAS WITH NO DATA): tables are read as empty.
+        self.schema_only = False
         self.con = sandboxed_connection(workdir, memory_limit)
 
     # --- catalog ---------------------------------------------------------------------------
@@ -214,7 +218,8 @@ class QuerySession:
         columns = table["StorageDescriptor"].get("Columns", [])
         keys = table.get("PartitionKeys", [])
         parts = []
-        for number, (values, location) in enumerate(self._selected(database, table, filters)):
+        selected = [] if self.schema_only else self._selected(database, table, filters)
+        for number, (values, location) in enumerate(selected):
             files = self._download(location, self.workdir / view / str(number))
             if not files:
                 continue
@@ -317,8 +322,12 @@ class QuerySession:
                 partitions[values] = f"{as_folder(location)}{folder}/"
         return [(list(v), loc) for v, loc in sorted(partitions.items())]
 
-    def materialize(self, tree: exp.Expression, name: str) -> list[tuple[str, str]]:
-        """Run the query into a DuckDB temp table; its (column, DuckDB type) pairs."""
+    def materialize(
+        self, tree: exp.Expression, name: str, *, schema_only: bool = False
+    ) -> list[tuple[str, str]]:
+        """Run the query into a DuckDB temp table (`schema_only`: over no data, for its
+        columns alone); its (column, DuckDB type) pairs."""
+        self.schema_only = schema_only
         self.con.execute(f"CREATE TEMP TABLE {name} AS {self.duckdb_sql(tree)}")
         described = self.con.execute(f"SELECT * FROM {name} LIMIT 0").description
         return [(column[0], str(column[1])) for column in described]

@@ -17,7 +17,7 @@ EXAMPLES = 5
 class OrderState:
     """What both sides know of one live order: its value and when it last changed."""
 
-    order_total: Decimal
+    order_total: Decimal | None  # None: the item carries no total and no quantity x price
     updated_at: str | None
 
 
@@ -113,9 +113,14 @@ def reconcile(
     return Reconciliation(
         watermark=newest[1] if newest else None,
         dynamodb_orders=len(settled_dynamodb),
-        dynamodb_value=sum((s.order_total for s in settled_dynamodb.values()), Decimal(0)),
+        dynamodb_value=sum(
+            (s.order_total for s in settled_dynamodb.values() if s.order_total is not None),
+            Decimal(0),
+        ),
         table_orders=len(settled_rows),
-        table_value=sum((s.order_total for _, s in settled_rows), Decimal(0)),
+        table_value=sum(
+            (s.order_total for _, s in settled_rows if s.order_total is not None), Decimal(0)
+        ),
         updated_in_flight=len(in_flight),
         deleted_in_flight=len(deleted),
         differing_orders=len(reasons),
