@@ -172,20 +172,27 @@ def _daily_checks() -> tuple[dg.AssetCheckKey, ...]:
     return DAILY_CHECKS
 
 
-def catalog_and_refresh(pipe: Pipeline, say: Callable[[str], None]) -> BuildResult:
-    """Crawl, refresh every table from every raw day, run every check, draw the dashboard."""
+def catalog_and_refresh(
+    pipe: Pipeline, say: Callable[[str], None], event_days: list[str] | None = None
+) -> BuildResult:
+    """Catalog and refresh, run every check, draw the dashboard. `event_days` None: crawl and
+    rebuild every table from every raw day; else register those days and refresh what their
+    changes touch (the ingest run's incremental path)."""
     glue, athena = pipe.live.glue, pipe.live.athena
-    crawl = pipe.run(
-        CATALOG, stage="catalog", config={"ops": {CATALOG[0]: {"config": {"crawl": True}}}}
-    )
-    event_days = glue.partition_values(glue.raw_table)
-    if not event_days:
+    if event_days is None:
+        catalog = {"crawl": True}
+        refresh: dict[str, Any] = {"all_days": True}
+    else:
+        catalog, refresh = {"partitions": event_days}, {"event_days": event_days}
+    crawl = pipe.run(CATALOG, stage="catalog", config={"ops": {CATALOG[0]: {"config": catalog}}})
+    days = glue.partition_values(glue.raw_table) if event_days is None else event_days
+    if not days:
         raise DemoFailed(f"the crawler found no partitions in {glue.database}.{glue.raw_table}")
-    say(f"refreshing every table for {event_days[0]} .. {event_days[-1]}")
+    say(f"refreshing the tables for {days[0]} .. {days[-1]}")
     refreshed = pipe.run(
         REFRESH,
         stage="analytics refresh",
-        config={"ops": {"analytics_refresh": {"config": {"all_days": True}}}},
+        config={"ops": {"analytics_refresh": {"config": refresh}}},
         checks=_daily_checks(),
     )
     dashboard = pipe.run(DASHBOARD, stage="dashboard")
@@ -195,7 +202,7 @@ def catalog_and_refresh(pipe: Pipeline, say: Callable[[str], None]) -> BuildResu
         if "path" in meta:
             path = str(meta["path"].value)
     return BuildResult(
-        event_days=event_days,
+        event_days=days,
         tables={
             table.name: pd.DataFrame(
                 athena.run(select_table_query(table, database=glue.database)).rows
@@ -208,10 +215,13 @@ def catalog_and_refresh(pipe: Pipeline, say: Callable[[str], None]) -> BuildResu
     )
 
 
-def rebuild_tables(say: Callable[[str], None] = print) -> BuildResult:
-    """Catalog and refresh every table from what S3 holds now (no new orders)."""
+def refresh_tables(
+    event_days: list[str] | None = None, say: Callable[[str], None] = print
+) -> BuildResult:
+    """Catalog and refresh from what S3 holds now (no new orders): every day rebuilt, or the
+    changes of `event_days` refreshed."""
     with pipeline() as pipe:
-        return catalog_and_refresh(pipe, say)
+        return catalog_and_refresh(pipe, say, event_days)
 
 
 def run_demo(

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from orders_pipeline.cli import main
 from orders_pipeline.aws import client_config as aws_client_config
+from orders_pipeline.cli import main
 from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.orders.changes import apply_changes, generate_changes
 from orders_pipeline_tests import test_dynamodb_writer as writer_tests

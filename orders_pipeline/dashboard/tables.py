@@ -1,5 +1,5 @@
 """The contract of the dashboard's input: every table it draws, with its declared columns, and
-money as exact decimals."""
+money as exact decimals (or NULL)."""
 
 from collections.abc import Mapping
 from decimal import Decimal
@@ -30,6 +30,8 @@ def validate_tables(frames: Mapping[str, pd.DataFrame]) -> None:
     for name, columns in MONEY_COLUMNS.items():
         for column in columns:
             for value in frames[name][column]:
+                if value is None:
+                    continue  # NULL (nothing to average): not a float in disguise
                 if not isinstance(value, Decimal | int) or isinstance(value, bool):
                     raise ValueError(
                         f"{name}.{column} must be DECIMAL, got {type(value).__name__} {value!r}"

@@ -16,9 +16,11 @@ AFTER_INPUTS_UPDATE = (
 
 
 def on_cron_after_inputs_update(cron: str) -> dg.AutomationCondition:
-    """At most once per `cron` tick, once an input was updated since the last refresh."""
+    """At most once per `cron` tick: when a tick and an update of an input both happened since
+    the asset was last requested (so a quiet pipeline draws nothing)."""
     return (
-        dg.AutomationCondition.on_cron(cron, cron_timezone="UTC")
+        dg.AutomationCondition.cron_tick_passed(cron, cron_timezone="UTC").since_last_handled()
+        & dg.AutomationCondition.any_deps_updated().since_last_handled()
         & ~dg.AutomationCondition.any_deps_missing()
         & ~dg.AutomationCondition.in_progress()
     ).with_label(f"every {cron} after its inputs update")

@@ -37,6 +37,10 @@ def _column_schema(table: tables.Table) -> dg.TableSchema:
         columns.append(
             dg.TableColumn(tables.PARTITION_COLUMN, "varchar", table.partitioning.meaning)
         )
+        columns += [
+            dg.TableColumn(k.name, k.type, description=k.description)
+            for k in table.partitioning.more_keys
+        ]
     return dg.TableSchema(columns=columns)
 
 

@@ -77,7 +77,11 @@ def orders_raw(
                     "crawler": dg.MetadataValue.text(crawl.crawler),
                     "crawl_seconds": dg.MetadataValue.float(round(crawl.seconds, 1)),
                     "joined_running_crawl": dg.MetadataValue.bool(crawl.joined_running_crawl),
-                    "partitions_added": dg.MetadataValue.json([]),
+                    "partitions": dg.MetadataValue.int(
+                        len(glue.partition_values(glue.raw_table))
+                        if glue.table_exists(glue.raw_table)
+                        else 0
+                    ),
                 }
             )
         if config.partitions:
