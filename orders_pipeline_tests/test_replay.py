@@ -5,8 +5,8 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from orders_pipeline import tables as registry
-from orders_pipeline.demo import refresh_tables, run_demo, wait_for_delivery
 from orders_pipeline.defs.resources import DataLakeResource, environment_from_outputs
+from orders_pipeline.demo import refresh_tables, run_demo, wait_for_delivery
 from orders_pipeline_tests.isolated_stack import deploy_isolated_stack, read_table
 
 ANALYTICS_TABLES = [t.name for t in registry.ANALYTICS_TABLES]

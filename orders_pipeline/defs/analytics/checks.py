@@ -1,7 +1,6 @@
 """Whole-table checks, run once a day (the refresh checks only the days it wrote): every rule
 over every day, and the reconciliation of orders_current with DynamoDB."""
 
-
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any

@@ -185,8 +185,10 @@ def _stage(lake: Lake, table: Table, name: str, location: str, query: str) -> Ta
         )
         done.query_ids.append(inserted.query_id)
         done.bytes_scanned += inserted.bytes_scanned
-        done.rows = None if done.rows is None or inserted.update_count is None else (
-            done.rows + inserted.update_count
+        done.rows = (
+            None
+            if done.rows is None or inserted.update_count is None
+            else (done.rows + inserted.update_count)
         )
     return done
 

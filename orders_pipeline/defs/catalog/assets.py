@@ -2,7 +2,6 @@
 crawler run only when the table is missing, a delivery brings a column it lacks, or the weekly
 schedule asks (a crawl is billed by the DPU-second with a minimum per run)."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg

@@ -2,7 +2,6 @@
 partitions, crawl only for a new column, refresh the analytics of the days they touch); new error
 records fail a check. Each tick lists only where a delivery can be (arrivals.py)."""
 
-
 import hashlib
 import json
 import os
