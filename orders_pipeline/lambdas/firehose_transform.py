@@ -13,6 +13,7 @@ general path, so it only ever changes the speed.
 from __future__ import annotations
 
 import binascii
+import gc
 import json
 import logging
 import re
@@ -55,7 +56,12 @@ _OK_ENTRY_BYTES = len(
         {"recordId": "", "result": "Ok", "data": "", "metadata": {"partitionKeys": {"dt": ""}}}
     )
 )
-_FAILED_ENTRY_BYTES = len(json.dumps({"recordId": "", "result": "ProcessingFailed", "data": ""}))
+# Without the two "" of recordId and data; an Ok entry is this much longer than a failed one,
+# plus its data and dt, less the failed one's data.
+_FAILED_ENTRY_BYTES = (
+    len(json.dumps({"recordId": "", "result": "ProcessingFailed", "data": ""})) - 4
+)
+_GROWTH_BYTES = _OK_ENTRY_BYTES - 2 - (_FAILED_ENTRY_BYTES + 2)
 
 
 class StreamRecordError(ValueError):
@@ -64,7 +70,15 @@ class StreamRecordError(ValueError):
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Entry point Firehose invokes for each buffered batch of Kinesis records."""
-    return transform_records(event)
+    # Nothing here makes reference cycles, and the response's thousands of entries would make
+    # each of the collector's passes longer: reference counting alone frees what is dropped.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return transform_records(event)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def transform_records(
@@ -78,41 +92,44 @@ def transform_records(
     """
     records = event["records"]
     entries: list[dict[str, Any]] = []
-    # Per record: the size of its ProcessingFailed entry, and how much its Ok entry adds to
-    # that (None when it has none, with the reason in `reasons`).
-    failed_sizes: list[int] = []
+    # Per record, how much its Ok entry adds to its ProcessingFailed one (None: it has none).
     growths: list[int | None] = []
-    reasons: list[str | None] = []
+    reasons: dict[int, str] = {}
+    data_bytes = total_growth = positive_growth = 0  # data_bytes: the `data` JSON of them all
     for record in records:
-        record_id = record["recordId"]
         data = record.get("data")
-        id_bytes = _json_size(record_id)
         try:
             line, dt = _flat_line_bytes(data)
         except StreamRecordError as error:
-            entries.append({"recordId": record_id, "result": "ProcessingFailed", "data": data})
-            failed_sizes.append(_FAILED_ENTRY_BYTES + id_bytes + _json_size(data) - 4)
+            reasons[len(entries)] = str(error)
+            entries.append(
+                {"recordId": record["recordId"], "result": "ProcessingFailed", "data": data}
+            )
             growths.append(None)
-            reasons.append(str(error))
+            data_bytes += _json_size(data)
             continue
-        # `data` decoded as strict base64, so its JSON is itself in quotes.
-        failed_size = _FAILED_ENTRY_BYTES + id_bytes + len(data) - 2
         encoded = binascii.b2a_base64(line, newline=False).decode("ascii")
+        metadata = _METADATA.get(dt) or _metadata(dt)
         entries.append(
-            {
-                "recordId": record_id,
-                "result": "Ok",
-                "data": encoded,
-                "metadata": {"partitionKeys": {"dt": dt}},
-            }
+            {"recordId": record["recordId"], "result": "Ok", "data": encoded, "metadata": metadata}
         )
-        failed_sizes.append(failed_size)
-        growths.append(_OK_ENTRY_BYTES + id_bytes - 2 + len(encoded) + len(dt) - failed_size)
-        reasons.append(None)
+        # `data` decoded as strict base64: its JSON is itself in quotes.
+        data_bytes += len(data) + 2
+        growth = _GROWTH_BYTES + len(encoded) + len(dt) - len(data)
+        growths.append(growth)
+        total_growth += growth
+        if growth > 0:
+            positive_growth += growth
 
     # Start from the all-failed response (never larger than the request Firehose sent) and keep
     # Ok results while they fit, so whatever is left out still reaches the error prefix.
-    response_bytes = _EMPTY_RESPONSE_BYTES + 2 * max(len(entries) - 1, 0) + sum(failed_sizes)
+    count = len(entries)
+    separators = 2 * max(count - 1, 0)
+    # json.dumps of the list of recordIds: their JSON, the brackets and the separators.
+    id_bytes = len(json.dumps([entry["recordId"] for entry in entries])) - 2 - separators
+    response_bytes = (
+        _EMPTY_RESPONSE_BYTES + separators + count * _FAILED_ENTRY_BYTES + id_bytes + data_bytes
+    )
     if response_bytes > response_limit_bytes:
         # Cannot happen under Lambda's equal request limit; if it does, Lambda rejects the
         # response and Firehose, after its retries, routes the whole batch to the error prefix.
@@ -123,27 +140,32 @@ def transform_records(
             response_bytes,
             response_limit_bytes,
         )
-    failed_count = over_budget_count = 0
-    for index, growth in enumerate(growths):
-        if growth is not None:
+    over_budget_count = 0
+    if response_bytes + positive_growth <= response_limit_bytes:
+        # Every Ok entry fits, whatever the order: no record needs the budget's decision.
+        response_bytes += total_growth
+    else:
+        for index, growth in enumerate(growths):
+            if growth is None:
+                continue
             if growth <= 0 or response_bytes + growth <= response_limit_bytes:
                 response_bytes += growth
                 continue
-            entry = entries[index]
             entries[index] = {
-                "recordId": entry["recordId"],
+                "recordId": entries[index]["recordId"],
                 "result": "ProcessingFailed",
                 "data": records[index].get("data"),
             }
             over_budget_count += 1
-            reason = (
+            reasons[index] = (
                 f"response budget: its Ok result would take the response past the "
                 f"{response_limit_bytes}-byte Lambda limit; original data sent to the error prefix"
             )
-        else:
-            reason = reasons[index]
-        failed_count += 1
-        logger.warning("recordId %s ProcessingFailed: %s", entries[index]["recordId"], reason)
+    for index in sorted(reasons):
+        logger.warning(
+            "recordId %s ProcessingFailed: %s", entries[index]["recordId"], reasons[index]
+        )
+    failed_count = len(reasons)
 
     logger.info(
         "invocation %s: %d records, %d Ok, %d ProcessingFailed (%d past the response budget), "
@@ -411,6 +433,17 @@ def _utc_second(seconds: int) -> tuple[bytes, str] | None:
     return known
 
 
+# Entries of one date share their metadata: the response is only ever serialized.
+_METADATA: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def _metadata(dt: str) -> dict[str, dict[str, str]]:
+    if len(_METADATA) >= 4096:
+        _METADATA.clear()
+    _METADATA[dt] = metadata = {"partitionKeys": {"dt": dt}}
+    return metadata
+
+
 def _json_size(value: Any) -> int:
     """len(json.dumps(value)), cheaply for the strings a Firehose record holds."""
     if type(value) is str:
@@ -440,10 +473,13 @@ _SCALAR = rb'(?>"[^"]*+"|' + _NUMBER + rb"|true|false|null)"
 _NAME = rb'"(?!(?:' + "|".join(sorted(RESERVED_NAMES)).encode() + rb')")[^"]*+"'
 _VALUE = rb'\{(?>"S":"[^"]*+"|"N":"' + _NUMBER + rb'"|"B":"[^"]*+"|"BOOL":(?:true|false))\}'
 _IMAGE = rb"\{(?:" + _NAME + rb":" + _VALUE + rb",)*+" + _NAME + rb":" + _VALUE + rb"\}"
+# Keys as the general path takes them: non-empty S or B values, or N values.
+_KEY_VALUE = rb'\{(?>"[SB]":"[^"]++"|"N":"' + _NUMBER + rb'")\}'
+_KEYS = rb"\{(?:" + _NAME + rb":" + _KEY_VALUE + rb",)*+" + _NAME + rb":" + _KEY_VALUE + rb"\}"
 _NEXT = rb'(?:,(?=")|(?=\}))'
 _STREAM = (
     rb'\{(?:(?>"NewImage":(?P<new>' + _IMAGE + rb')|"OldImage":(?P<old>' + _IMAGE + rb")"
-    rb'|"Keys":(?P<keys>' + _IMAGE + rb')|"SequenceNumber":"(?P<seq>[^"]++)"'
+    rb'|"Keys":(?P<keys>' + _KEYS + rb')|"SequenceNumber":"(?P<seq>[^"]++)"'
     rb'|"ApproximateCreationDateTime":(?P<created>' + _NUMBER + rb")"
     rb'|"(?!(?:NewImage|OldImage|Keys|SequenceNumber|ApproximateCreationDateTime)")'
     rb'[^"]*+":' + _SCALAR + rb")" + _NEXT + rb")*+\}"
@@ -453,32 +489,39 @@ _FAST_RECORD = re.compile(
     rb'|"dynamodb":(?P<stream>' + _STREAM + rb')|"(?!(?:eventID|eventName|dynamodb)")'
     rb'[^"]*+":' + _SCALAR + rb")" + _NEXT + rb")*+\}"
 )
-# Keys the general path accepts as they are: non-empty S or B, or N, values.
-_KEY_VALUE = rb'\{(?:"[SB]":"[^"]++"|"N":"' + _NUMBER + rb'")\}'
-_FAST_KEYS = re.compile(rb'\{(?:"[^"]++":' + _KEY_VALUE + rb',)*+"[^"]++":' + _KEY_VALUE + rb"\}")
+# match.regs holds the spans of these groups in this order.
+assert tuple(_FAST_RECORD.groupindex) == (
+    "id",
+    "name",
+    "stream",
+    "new",
+    "old",
+    "keys",
+    "seq",
+    "created",
+), _FAST_RECORD.groupindex
+_fast_record = _FAST_RECORD.fullmatch
 # An image split at its values: [b'{"a":', S/B text, N digits, BOOL, b',"b":', ..., b'}'],
 # which joined without the Nones is the attributes' plain JSON: b'{"a":"x","b":2,"c":true}'.
 _FAST_VALUES = re.compile(rb'\{"[SB]":("[^"]*+")\}|\{"N":"([^"]*+)"\}|\{"BOOL":(true|false)\}')
+_split_values = _FAST_VALUES.split
 # What sends a record to the general path at once: backslashes and control characters.
 _NOT_FAST = b"\\" + bytes(range(32))
-# Groups that must lie in the record's (last) "dynamodb" member, by event: json.loads keeps
-# the last of repeated members, a pattern's group the last capture of any of them.
-_STREAM_GROUPS = {
-    name.encode(): tuple(
-        _FAST_RECORD.groupindex[group] for group in ("keys", "seq", "created", image[:3].lower())
+# By event name: the line's tail, to fill with event_id, sequence_number, the second and the
+# milliseconds, and whether the line comes from OldImage (REMOVE) rather than NewImage.
+_BY_EVENT = {
+    name.encode(): (
+        (
+            f',"cdc_event_type":"{name}","event_id":"%s","sequence_number":"%s",'
+            f'"creation_datetime":"%s.%03dZ","is_deleted":'
+            f"{'true' if name == 'REMOVE' else 'false'}}}\n"
+        ).encode(),
+        image == "OldImage",
     )
     for name, image in IMAGE_BY_EVENT.items()
 }
-_STREAM_GROUP = _FAST_RECORD.groupindex["stream"]
-# The line's tail by event: event_id, sequence_number, second, milliseconds.
-_CDC_TAIL = {
-    name.encode(): (
-        f',"cdc_event_type":"{name}","event_id":"%s","sequence_number":"%s",'
-        f'"creation_datetime":"%s.%03dZ","is_deleted":{"true" if name == "REMOVE" else "false"}'
-        "}\n"
-    ).encode()
-    for name in IMAGE_BY_EVENT
-}
+# ApproximateCreationDateTime's text -> (b'YYYY-MM-DDTHH:MM:SS', dt, milliseconds of the second)
+_FAST_TIMES: dict[bytes, tuple[bytes, str, int]] = {}
 
 
 def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
@@ -490,50 +533,58 @@ def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    match = _FAST_RECORD.fullmatch(raw)
+    match = _fast_record(raw)
     if match is None:
         return None
-    event_id, event_name, new, old, keys, sequence, created = match.group(
-        "id", "name", "new", "old", "keys", "seq", "created"
-    )
-    tail = _CDC_TAIL.get(event_name)  # type: ignore[arg-type]
-    if tail is None or event_id is None or sequence is None or keys is None:
+    _, id_, name, stream, new, old, keys, sequence, created = match.regs
+    event = _BY_EVENT.get(raw[name[0] : name[1]])
+    if event is None:
         return None
-    spans = match.regs
-    stream_start = spans[_STREAM_GROUP][0]
-    for group in _STREAM_GROUPS[event_name]:
-        if -1 < spans[group][0] < stream_start:
-            return None
-    when = _fast_time(created)
-    if when is None or _FAST_KEYS.fullmatch(keys) is None:
+    tail, deletes = event
+    image = old if deletes else new
+    # Captures of an earlier "dynamodb" member are not this record's (json.loads keeps the last).
+    start = stream[0]
+    if id_[0] < 0 or min(keys[0], sequence[0], created[0]) < start or -1 < image[0] < start:
         return None
-    image = old if event_name == b"REMOVE" else new
-    parts = _FAST_VALUES.split(keys if image is None else image)
+    when = _FAST_TIMES.get(raw[created[0] : created[1]]) or _fast_time(raw[created[0] : created[1]])
+    if when is None:
+        return None
+    key_text = raw[keys[0] : keys[1]]
+    image_text = key_text if image[0] < 0 else raw[image[0] : image[1]]
+    parts = _split_values(image_text)
     names = parts[::4]
     names[0] = b"," + names[0][1:]
     if len(set(names)) != len(names):
         return None  # a repeated name: json.loads keeps one, the general path writes that
-    if image is not None:
-        # Keys overlaid on the image change nothing when it holds the same values for them.
-        key_parts = _FAST_VALUES.split(keys)
-        key_names = key_parts[::4]
-        key_names[0] = b"," + key_names[0][1:]
-        for key_index in range(len(key_names) - 1):
-            try:
-                index = 4 * names.index(key_names[key_index])
-            except ValueError:
-                return None
-            if parts[index + 1 : index + 4] != key_parts[4 * key_index + 1 : 4 * key_index + 4]:
-                return None
+    if image_text is not key_text and not _holds_keys(image_text, key_text, parts, names):
+        return None  # Keys laid over the image would change it: the general path writes that
     second, dt, millis = when
-    parts[-1] = tail % (event_id, sequence, second, millis % 1000)
+    parts[-1] = tail % (raw[id_[0] : id_[1]], raw[sequence[0] : sequence[1]], second, millis)
     return b"".join(filter(None, parts)), dt
 
 
-def _fast_time(created: bytes | None) -> tuple[bytes, str, int] | None:
+def _holds_keys(image: bytes, keys: bytes, parts: list[Any], names: list[bytes]) -> bool:
+    """Whether the (fast-path) image holds each key attribute with the value Keys gives it."""
+    if image.startswith(keys[:-1]):
+        return True  # the keys first, in Keys' order
+    members = keys[1:-1]
+    if b'},"' not in members:
+        # One key: `,"name":{...}` in the image is that attribute (a `,"` followed by a name's
+        # text cannot close a string), and `"}` ends its value.
+        return b"," + members in image
+    key_parts = _split_values(keys)
+    for key_index in range(0, len(key_parts) - 1, 4):
+        name = b"," + key_parts[key_index][1:]
+        if name not in names:
+            return False
+        index = 4 * names.index(name)
+        if parts[index + 1 : index + 4] != key_parts[key_index + 1 : key_index + 4]:
+            return False
+    return True
+
+
+def _fast_time(created: bytes) -> tuple[bytes, str, int] | None:
     """`_creation_time` of a whole or decimal-point epoch's number text; else None."""
-    if created is None:
-        return None
     whole, point, fraction = created.partition(b".")
     if not whole.isdigit() or (point and not fraction.isdigit()):
         return None
@@ -545,4 +596,9 @@ def _fast_time(created: bytes | None) -> tuple[bytes, str, int] | None:
     else:
         millis = epoch * 1000 + (int(fraction[:3].ljust(3, b"0")) if point else 0)
     second = _utc_second(millis // 1000)
-    return None if second is None else (second[0], second[1], millis)
+    if second is None:
+        return None
+    if len(_FAST_TIMES) >= 4096:
+        _FAST_TIMES.clear()
+    _FAST_TIMES[created] = when = (second[0], second[1], millis % 1000)
+    return when
