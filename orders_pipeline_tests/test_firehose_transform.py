@@ -926,6 +926,65 @@ def test_the_fast_path_writes_exactly_the_general_paths_line() -> None:
     assert served > 300, "the corpus must exercise the fast path"
 
 
+def shaped_record(rng: random.Random, index: int) -> str:
+    """An order record of one of three shapes, now and then changed in one place."""
+    image = order_image(
+        orderid={"S": "o-1"},
+        quantity={"N": rng.choice(["1", "12", "-3", "2.50", "1E+3"])},
+        status={"S": rng.choice(["PLACED", "Café", "} {", ""])},
+    )
+    if index % 3 == 1:
+        image["gift"] = {"BOOL": rng.random() < 0.5}
+        image["photo"] = {"B": "AAEC"}
+    if index % 3 == 2:
+        image["coupon"] = {"NULL": True}
+        del image["price"]
+    change = rng.randrange(12)
+    if change == 0:
+        image["quantity"] = {"N": rng.choice(["007", "+1", ".5"])}  # respelled by the line
+    elif change == 1:
+        image["quantity"] = {"S": "2"}  # another type where the shape has N
+    elif change == 2:
+        image = {"dt" if name == "status" else name: value for name, value in image.items()}
+    elif change == 3:
+        image["extra"] = {"SS": ["a"]}
+    elif change == 4:
+        image.pop("customer_id")
+    record = stream_record(
+        rng.choice(["INSERT", "MODIFY", "REMOVE"]),
+        new_image=image,
+        old_image=image,
+        keys={"orderid": {"S": "o-1"}},
+    )
+    text = compact(record)
+    if change == 5:
+        text = text.replace('"quantity":', '"status":{"S":"x"},"quantity":')  # a repeated name
+    return text
+
+
+def test_the_fast_path_writes_exactly_the_general_paths_line_for_shapes_it_learned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(firehose_transform, "_SHAPES", [])
+    monkeypatch.setattr(firehose_transform, "_SHAPES_SEEN", {})
+    by_shape: list[bytes | None] = []
+
+    def flat_by_shape(*arguments: Any, learned: Any = firehose_transform._flat_by_shape) -> Any:
+        by_shape.append(learned(*arguments))
+        return by_shape[-1]
+
+    monkeypatch.setattr(firehose_transform, "_flat_by_shape", flat_by_shape)
+    rng = random.Random(7)
+    for index in range(600):
+        raw = shaped_record(rng, index).encode()
+
+        fast = firehose_transform._fast_line(raw)
+
+        if fast is not None:
+            assert fast[0] == general_line(raw), raw
+    assert len([line for line in by_shape if line is not None]) > 200
+
+
 def test_a_compact_order_record_takes_the_fast_path() -> None:
     for record in (stream_record("MODIFY"), view_record("KEYS_ONLY", "REMOVE")):
         assert firehose_transform._fast_line(compact(record).encode()) is not None

@@ -3,11 +3,12 @@ Stdlib only: zipped as-is and deployed with the handler `firehose_transform.lamb
 
 Each record takes one of two paths to the same bytes. The general path parses the stream record
 with `json` and writes the line attribute by attribute; it reads every DynamoDB type and names
-the field of whatever it cannot use. The fast path serves the common record (compact JSON, as
-Pipes writes it; S, N, B and BOOL attributes; no escape sequences): one regular expression
-checks the whole record is such JSON and finds its parts, and the image is rewritten into the
-line as text, without building Python values. Whatever it does not recognise goes to the
-general path, so it only ever changes the speed.
+the field and value of whatever it cannot use. The fast path serves the common record (compact
+JSON, as Pipes writes it, without escape sequences, whose image holds S, N, B, BOOL and NULL
+values) without building Python values: one regular expression checks that the whole record is
+such JSON and finds its parts, and the image is rewritten into the line as text, by a pattern
+of its own once its shape (names, order, types) has been seen twice. Whatever the fast path
+does not recognise goes to the general path, so it changes the speed and nothing else.
 """
 
 from __future__ import annotations
@@ -464,18 +465,18 @@ def _describe(value: Any, limit: int = 60) -> str:
 #
 # Without a backslash or control character in it, every `"` of a JSON text opens or closes a
 # string, and `"[^"]*"` is exactly a JSON string, its text being its value. The record pattern
-# accepts a compact JSON object whose images hold only S, N, B and BOOL values, and captures
-# the parts the line is made of. A repeated name keeps its last value, as in json.loads;
-# `(?>...)` and possessive repeats keep the matcher from backtracking.
+# accepts a compact JSON object whose images are objects of {"<tag>": <string or true/false>}
+# values (which covers S, N, B, BOOL and NULL) and captures the parts the line is made of; the
+# image the line takes is then checked value by value as it is rewritten. A repeated name keeps
+# its last value, as in json.loads. `(?>...)` and possessive repeats never backtrack.
 
 _NUMBER = rb"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+"
 _SCALAR = rb'(?>"[^"]*+"|' + _NUMBER + rb"|true|false|null)"
-_NAME = rb'"(?!(?:' + "|".join(sorted(RESERVED_NAMES)).encode() + rb')")[^"]*+"'
-_VALUE = rb'\{(?>"S":"[^"]*+"|"N":"' + _NUMBER + rb'"|"B":"[^"]*+"|"BOOL":(?:true|false))\}'
-_IMAGE = rb"\{(?:" + _NAME + rb":" + _VALUE + rb",)*+" + _NAME + rb":" + _VALUE + rb"\}"
+_ANY_VALUE = rb'\{"[^"]++":(?>"[^"]*+"|true|false)\}'
+_IMAGE = rb'\{(?:"[^"]*+":' + _ANY_VALUE + rb',)*+"[^"]*+":' + _ANY_VALUE + rb"\}"
 # Keys as the general path takes them: non-empty S or B values, or N values.
 _KEY_VALUE = rb'\{(?>"[SB]":"[^"]++"|"N":"' + _NUMBER + rb'")\}'
-_KEYS = rb"\{(?:" + _NAME + rb":" + _KEY_VALUE + rb",)*+" + _NAME + rb":" + _KEY_VALUE + rb"\}"
+_KEYS = rb'\{(?:"[^"]*+":' + _KEY_VALUE + rb',)*+"[^"]*+":' + _KEY_VALUE + rb"\}"
 _NEXT = rb'(?:,(?=")|(?=\}))'
 _STREAM = (
     rb'\{(?:(?>"NewImage":(?P<new>' + _IMAGE + rb')|"OldImage":(?P<old>' + _IMAGE + rb")"
@@ -490,38 +491,52 @@ _FAST_RECORD = re.compile(
     rb'[^"]*+":' + _SCALAR + rb")" + _NEXT + rb")*+\}"
 )
 # match.regs holds the spans of these groups in this order.
-assert tuple(_FAST_RECORD.groupindex) == (
-    "id",
-    "name",
-    "stream",
-    "new",
-    "old",
-    "keys",
-    "seq",
-    "created",
-), _FAST_RECORD.groupindex
+_GROUP_ORDER = ("id", "name", "stream", "new", "old", "keys", "seq", "created")
+assert tuple(_FAST_RECORD.groupindex) == _GROUP_ORDER, _FAST_RECORD.groupindex
 _fast_record = _FAST_RECORD.fullmatch
-# An image split at its values: [b'{"a":', S/B text, N digits, BOOL, b',"b":', ..., b'}'],
-# which joined without the Nones is the attributes' plain JSON: b'{"a":"x","b":2,"c":true}'.
-_FAST_VALUES = re.compile(rb'\{"[SB]":("[^"]*+")\}|\{"N":"([^"]*+)"\}|\{"BOOL":(true|false)\}')
-_split_values = _FAST_VALUES.split
+# Values as the general path writes them as they are: S and B text, N digits as JSON spells
+# them, BOOL; and NULL. Split at them, an image becomes [b'{"a":', text, digits, bool, null,
+# b',"b":', ..., b'}']; joined without the Nones (NULL aside), the attributes' plain JSON.
+_STRING, _DIGITS, _BOOL, _NULL = range(4)
+_VALUE_PATTERNS = (
+    rb'\{"[SB]":("[^"]*+")\}',
+    rb'\{"N":"(' + _NUMBER + rb')"\}',
+    rb'\{"BOOL":(true|false)\}',
+    rb'\{"NULL":(true)\}',
+)
+_split_values = re.compile(b"|".join(_VALUE_PATTERNS)).split
+_VALUE_KINDS = len(_VALUE_PATTERNS)
+_RESERVED_PIECES = frozenset(f',"{name}":'.encode() for name in RESERVED_NAMES)
 # What sends a record to the general path at once: backslashes and control characters.
 _NOT_FAST = b"\\" + bytes(range(32))
-# By event name: the line's tail, to fill with event_id, sequence_number, the second and the
-# milliseconds, and whether the line comes from OldImage (REMOVE) rather than NewImage.
+# The line's tail by event, to fill with event_id, sequence_number, the second and the
+# milliseconds of creation_datetime.
+_TAILS = tuple(
+    (
+        f',"cdc_event_type":"{name}","event_id":"%s","sequence_number":"%s",'
+        f'"creation_datetime":"%s.%03dZ","is_deleted":{"true" if name == "REMOVE" else "false"}'
+        "}\n"
+    ).encode()
+    for name in IMAGE_BY_EVENT
+)
+# By event name: its index in _TAILS, its tail, and whether its line comes from OldImage.
 _BY_EVENT = {
-    name.encode(): (
-        (
-            f',"cdc_event_type":"{name}","event_id":"%s","sequence_number":"%s",'
-            f'"creation_datetime":"%s.%03dZ","is_deleted":'
-            f"{'true' if name == 'REMOVE' else 'false'}}}\n"
-        ).encode(),
-        image == "OldImage",
-    )
-    for name, image in IMAGE_BY_EVENT.items()
+    name.encode(): (index, _TAILS[index], image == "OldImage")
+    for index, (name, image) in enumerate(IMAGE_BY_EVENT.items())
 }
 # ApproximateCreationDateTime's text -> (b'YYYY-MM-DDTHH:MM:SS', dt, milliseconds of the second)
 _FAST_TIMES: dict[bytes, tuple[bytes, str, int]] = {}
+# Images of one table mostly share their shape (names, their order and their types). A shape
+# seen twice gets a pattern of its own that checks such an image and captures its values in
+# one pass, and formats (one per event, as _TAILS) that write its line from them and the CDC
+# values: (fullmatch, formats), most recently used first, the last one dropped for a new one.
+_SHAPES: list[tuple[Any, tuple[bytes, ...]]] = []
+_SHAPES_KEPT = 8
+# How often each shape (names and kinds; up to a thousand of them) was split while it had no
+# pattern. A shape gets its pattern when seen twice and again after each 256 splits (it had
+# been dropped): images of ever new shapes compile nothing, and many shapes taking turns
+# compile one pattern per 256 images at most.
+_SHAPES_SEEN: dict[bytes, int] = {}
 
 
 def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
@@ -540,47 +555,105 @@ def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
     event = _BY_EVENT.get(raw[name[0] : name[1]])
     if event is None:
         return None
-    tail, deletes = event
-    image = old if deletes else new
+    which, tail, deletes = event
+    image_start, image_end = old if deletes else new
     # Captures of an earlier "dynamodb" member are not this record's (json.loads keeps the last).
     start = stream[0]
-    if id_[0] < 0 or min(keys[0], sequence[0], created[0]) < start or -1 < image[0] < start:
+    if (
+        id_[0] < 0
+        or keys[0] < start
+        or sequence[0] < start
+        or created[0] < start
+        or -1 < image_start < start
+    ):
         return None
-    when = _FAST_TIMES.get(raw[created[0] : created[1]]) or _fast_time(raw[created[0] : created[1]])
+    created_text = raw[created[0] : created[1]]
+    when = _FAST_TIMES.get(created_text) or _fast_time(created_text)
     if when is None:
         return None
-    key_text = raw[keys[0] : keys[1]]
-    image_text = key_text if image[0] < 0 else raw[image[0] : image[1]]
-    parts = _split_values(image_text)
-    names = parts[::4]
-    names[0] = b"," + names[0][1:]
-    if len(set(names)) != len(names):
-        return None  # a repeated name: json.loads keeps one, the general path writes that
-    if image_text is not key_text and not _holds_keys(image_text, key_text, parts, names):
-        return None  # Keys laid over the image would change it: the general path writes that
     second, dt, millis = when
-    parts[-1] = tail % (raw[id_[0] : id_[1]], raw[sequence[0] : sequence[1]], second, millis)
-    return b"".join(filter(None, parts)), dt
+    cdc = (raw[id_[0] : id_[1]], raw[sequence[0] : sequence[1]], second, millis)
+    if image_start < 0:
+        line = _flat_by_split(raw[keys[0] : keys[1]], tail % cdc, learn=False)
+    elif not _holds_keys(raw, image_start, image_end, raw[keys[0] : keys[1] - 1]):
+        return None  # Keys laid over the image would change it: the general path does that
+    else:
+        line = _flat_by_shape(raw, image_start, image_end, which, cdc) or _flat_by_split(
+            raw[image_start:image_end], tail % cdc, learn=True
+        )
+    return None if line is None else (line, dt)
 
 
-def _holds_keys(image: bytes, keys: bytes, parts: list[Any], names: list[bytes]) -> bool:
-    """Whether the (fast-path) image holds each key attribute with the value Keys gives it."""
-    if image.startswith(keys[:-1]):
+def _flat_by_shape(
+    raw: bytes, start: int, end: int, which: int, cdc: tuple[Any, ...]
+) -> bytes | None:
+    """The line of the image raw[start:end] if it has a known shape; else None."""
+    for index, (fullmatch, formats) in enumerate(_SHAPES):
+        match = fullmatch(raw, start, end)
+        if match is not None:
+            if index:
+                _SHAPES.insert(0, _SHAPES.pop(index))
+            return formats[which] % (match.groups() + cdc)
+    return None
+
+
+def _flat_by_split(image: bytes, tail: bytes, learn: bool) -> bytes | None:
+    """The line of an image (or of Keys) whose values all have a fast-path form; else None.
+
+    `learn`: count the image's shape towards a pattern of its own (images, not Keys).
+    """
+    parts = _split_values(image)
+    stride = _VALUE_KINDS + 1
+    names = parts[::stride]
+    names[0] = b"," + names[0][1:]
+    if (
+        len(set(names)) != len(names)  # a repeated name: json.loads keeps one, so must the line
+        or not _RESERVED_PIECES.isdisjoint(names)
+        or b"{" in b"".join(names)  # a value of another form, left between two names
+    ):
+        return None
+    nulls = parts[_NULL + 1 :: stride].count(None) != len(names) - 1
+    if learn:
+        kinds = bytes(
+            next(kind for kind in range(_VALUE_KINDS) if parts[start + kind] is not None)
+            for start in range(1, len(parts) - 1, stride)
+        )
+        _learn_shape(names, kinds)
+    if nulls:
+        return None  # the split leaves `true` for NULL; a shape or the general path write null
+    parts[-1] = tail
+    return b"".join(filter(None, parts))
+
+
+def _learn_shape(names: list[bytes], kinds: bytes) -> None:
+    """Count a shape's split; on its second (and each 256th), give it its pattern and format."""
+    shape = b"".join(names) + kinds
+    seen = _SHAPES_SEEN.get(shape, 0) + 1
+    if len(_SHAPES_SEEN) >= 1024:
+        _SHAPES_SEEN.clear()
+    _SHAPES_SEEN[shape] = seen
+    if seen != 2 and seen % 256:
+        return
+    pattern, line_format = [rb"\{"], [b"{"]
+    for index, kind in enumerate(kinds):
+        name = names[index][1:] if index == 0 else names[index]
+        pattern.append(re.escape(name) + _VALUE_PATTERNS[kind].replace(b"(true)", b"true"))
+        line_format.append(name.replace(b"%", b"%%") + (b"null" if kind == _NULL else b"%s"))
+    pattern.append(rb"\}")
+    formats = tuple(b"".join(line_format) + tail for tail in _TAILS)
+    _SHAPES.insert(0, (re.compile(b"".join(pattern)).fullmatch, formats))
+    del _SHAPES[_SHAPES_KEPT:]
+
+
+def _holds_keys(raw: bytes, start: int, end: int, keys: bytes) -> bool:
+    """Whether the (fast-path) image raw[start:end] holds each key attribute with the value
+    Keys gives it; `keys` is the Keys object's text without its closing brace."""
+    if raw.startswith(keys, start, end):
         return True  # the keys first, in Keys' order
-    members = keys[1:-1]
-    if b'},"' not in members:
-        # One key: `,"name":{...}` in the image is that attribute (a `,"` followed by a name's
-        # text cannot close a string), and `"}` ends its value.
-        return b"," + members in image
-    key_parts = _split_values(keys)
-    for key_index in range(0, len(key_parts) - 1, 4):
-        name = b"," + key_parts[key_index][1:]
-        if name not in names:
-            return False
-        index = 4 * names.index(name)
-        if parts[index + 1 : index + 4] != key_parts[key_index + 1 : key_index + 4]:
-            return False
-    return True
+    members = keys[1:]
+    # One key: `,"name":{...}` in the image is that attribute (a `,"` followed by a name's
+    # text cannot close a string), and `"}` ends its value. More keys in other places: no.
+    return b'},"' not in members and raw.find(b"," + members, start, end) >= 0
 
 
 def _fast_time(created: bytes) -> tuple[bytes, str, int] | None:
