@@ -578,6 +578,11 @@ def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
     elif not _holds_keys(raw, image_start, image_end, raw[keys[0] : keys[1] - 1]):
         return None  # Keys laid over the image would change it: the general path does that
     else:
+        if _SHAPES:  # the most recent shape, tried here first: most images have it
+            fullmatch, formats = _SHAPES[0]
+            match = fullmatch(raw, image_start, image_end)
+            if match is not None:
+                return formats[which] % (match.groups() + cdc), dt
         line = _flat_by_shape(raw, image_start, image_end, which, cdc) or _flat_by_split(
             raw[image_start:image_end], tail % cdc, learn=True
         )
