@@ -268,12 +268,18 @@ def _flat_columns(record: Any) -> tuple[dict[str, str], str]:
         image_path = f"dynamodb.{image_name}"
         if not isinstance(image, dict):
             raise StreamRecordError(f"{image_path}: expected a JSON object, got {_describe(image)}")
+        if not RESERVED_NAMES.isdisjoint(image):
+            name = next(name for name in image if name in RESERVED_NAMES)
+            raise StreamRecordError(
+                f"{image_path}.{name}: attribute name is reserved for a CDC column"
+            )
         for name, value in image.items():
-            if name in RESERVED_NAMES:
-                raise StreamRecordError(
-                    f"{image_path}.{name}: attribute name is reserved for a CDC column"
-                )
-            columns[name] = _value_json(value, image_path, name)
+            # S, the most common value, written here; every other one by _value_json.
+            text = value.get("S") if type(value) is dict and len(value) == 1 else None
+            if type(text) is str:
+                columns[name] = encode_basestring(text)
+            else:
+                columns[name] = _value_json(value, image_path, name)
     columns.update(keys)
     columns["cdc_event_type"] = f'"{event_name}"'
     columns["event_id"] = encode_basestring(event_id)
