@@ -598,12 +598,13 @@ def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
 def _flat_by_shape(
     raw: bytes, start: int, end: int, which: int, cdc: tuple[Any, ...]
 ) -> bytes | None:
-    """The line of the image raw[start:end] if it has a known shape; else None."""
-    for index, (fullmatch, formats) in enumerate(_SHAPES):
+    """The line of the image raw[start:end] if it has one of the known shapes but the most
+    recent (_fast_line tries that one); else None."""
+    for index in range(1, len(_SHAPES)):
+        fullmatch, formats = _SHAPES[index]
         match = fullmatch(raw, start, end)
         if match is not None:
-            if index:
-                _SHAPES.insert(0, _SHAPES.pop(index))
+            _SHAPES.insert(0, _SHAPES.pop(index))
             return formats[which] % (match.groups() + cdc)
     return None
 
