@@ -985,6 +985,17 @@ def test_the_fast_path_writes_exactly_the_general_paths_line_for_shapes_it_learn
     assert len([line for line in by_shape if line is not None]) > 200
 
 
+def test_images_of_ever_new_shapes_compile_no_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(firehose_transform, "_SHAPES", [])
+    monkeypatch.setattr(firehose_transform, "_SHAPES_SEEN", {})
+
+    for index in range(300):
+        image = order_image(**{f"note_{index}": {"S": "x"}})
+        assert firehose_transform._fast_line(compact(stream_record(new_image=image)).encode())
+
+    assert firehose_transform._SHAPES == []
+
+
 def test_a_compact_order_record_takes_the_fast_path() -> None:
     for record in (stream_record("MODIFY"), view_record("KEYS_ONLY", "REMOVE")):
         assert firehose_transform._fast_line(compact(record).encode()) is not None

@@ -539,9 +539,9 @@ _FAST_TIMES: dict[bytes, tuple[bytes, str, int]] = {}
 _SHAPES: list[tuple[Any, tuple[bytes, ...]]] = []
 _SHAPES_KEPT = 8
 # How often each shape (names and kinds; up to a thousand of them) was split while it had no
-# pattern. A shape gets its pattern when seen twice and again after each 256 splits (it had
-# been dropped): images of ever new shapes compile nothing, and many shapes taking turns
-# compile one pattern per 256 images at most.
+# pattern. A shape gets its pattern when seen twice, and again (it had been dropped) when its
+# count reaches 256, 512, 1024...: images of ever new shapes compile nothing, and many shapes
+# taking turns compile a few patterns each, not one per few images.
 _SHAPES_SEEN: dict[bytes, int] = {}
 
 
@@ -638,13 +638,13 @@ def _flat_by_split(image: bytes, tail: bytes, learn: bool) -> bytes | None:
 
 
 def _learn_shape(names: list[bytes], kinds: bytes) -> None:
-    """Count a shape's split; on its second (and each 256th), give it its pattern and format."""
+    """Count a shape's split; on the second (and 256th, 512th...), give it its pattern."""
     shape = b"".join(names) + kinds
     seen = _SHAPES_SEEN.get(shape, 0) + 1
     if len(_SHAPES_SEEN) >= 1024:
         _SHAPES_SEEN.clear()
     _SHAPES_SEEN[shape] = seen
-    if seen != 2 and seen % 256:
+    if seen != 2 and (seen < 256 or seen & (seen - 1)):
         return
     pattern, line_format = [rb"\{"], [b"{"]
     for index, kind in enumerate(kinds):
