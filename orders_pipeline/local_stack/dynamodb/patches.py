@@ -3,6 +3,9 @@ sends, into the shard's record log (on disk with a state dir), and dropped after
 
 moto keeps every stream record as Python objects for ever and dumps each to JSON twice (for its
 SizeBytes, then for GetRecords): most of the memory and CPU the data plane cost the server.
+
+The records are in AWS's format: eventVersion 1.1, the creation time in whole seconds
+(APIReference/API_streams_StreamRecord.html, developerguide/Streams.Lambda.Tutorial.html).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ DEFAULT_LIMIT = 1000
 RETENTION_SECONDS = 24 * 3600
 # A shard iterator expires 15 minutes after it was handed out, as on AWS.
 ITERATOR_SECONDS = 15 * 60
+# The stream record format AWS sends today (GetRecords, and the Lambda and Pipes events).
+EVENT_VERSION = "1.1"
 _WITH_NEW_IMAGE = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 _WITH_OLD_IMAGE = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 
@@ -70,9 +75,8 @@ def stream_shard_init(original: Any, self: StreamShard, account_id: str, table: 
 
 
 def _epoch_seconds(moment: Any) -> float:
-    # moto's naive UTC time as epoch seconds (datetime.timestamp() would read it as local time),
-    # truncated to the millisecond as moto's serializer sends it.
-    return int(unix_time(moment) * 1000) / 1000
+    # moto's naive UTC time as epoch seconds (datetime.timestamp() would read it as local time).
+    return unix_time(moment)
 
 
 def _wire_bytes(value: Any) -> Any:
@@ -84,7 +88,11 @@ def _wire_bytes(value: Any) -> Any:
 def stream_record(
     table: Table, view_type: str, old: Item | None, new: Item | None, sequence_number: int
 ) -> tuple[dict[str, Any], float]:
-    """The record DynamoDB Streams sends for one change (SizeBytes still to fill in), and when."""
+    """The record DynamoDB Streams sends for one change (SizeBytes still to fill in), and when.
+
+    ApproximateCreationDateTime is rounded down to the second, as AWS sends it; the exact
+    moment returned is the record's arrival in the log (for its 24-hour retention).
+    """
     event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
     keyed = old if old is not None else new
     assert keyed is not None
@@ -93,7 +101,7 @@ def stream_record(
         keys[table.range_key_attr] = keyed.range_key.to_json()  # type: ignore[union-attr]
     created = _epoch_seconds(utcnow())
     dynamodb: dict[str, Any] = {
-        "ApproximateCreationDateTime": created,
+        "ApproximateCreationDateTime": int(created),
         "Keys": keys,
         "SequenceNumber": str(sequence_number),
         "StreamViewType": view_type,
@@ -105,7 +113,7 @@ def stream_record(
     record = {
         "eventID": mock_random.uuid4().hex,
         "eventName": event_name,
-        "eventVersion": "1.0",
+        "eventVersion": EVENT_VERSION,
         "eventSource": "aws:dynamodb",
         "awsRegion": table.region_name,
         "dynamodb": dynamodb,

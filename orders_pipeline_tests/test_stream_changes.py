@@ -1,0 +1,128 @@
+"""Which writes put a record on a table's DynamoDB stream, and what AWS puts in the record.
+
+AWS writes one record per item a request changes, and none for a write that changes nothing
+(developerguide/Streams.html); the fields are those of GetRecords (APIReference
+API_streams_Record.html, API_streams_StreamRecord.html) as the Lambda tutorial shows a real one
+(developerguide/Streams.Lambda.Tutorial.html).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from orders_pipeline_tests.conftest import TEST_CLIENT_CONFIG
+
+# Not the local stack's us-east-1: a record must name its own table's region.
+REGION = "eu-west-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="module")
+def client(moto_endpoint: str) -> Callable[[str], Any]:
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=moto_endpoint,
+            region_name=REGION,
+            config=TEST_CLIENT_CONFIG,
+            **CREDENTIALS,
+        )
+
+    return make
+
+
+@pytest.fixture
+def table(client: Callable[[str], Any]) -> dict[str, Any]:
+    """A fresh table of the pipeline's shape (key `orderid`, new and old images)."""
+    return client("dynamodb").create_table(
+        TableName=f"stream-changes-{uuid.uuid4().hex[:8]}",
+        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+
+
+def _iterator(client: Callable[[str], Any], table: dict[str, Any], position: str) -> str:
+    streams, arn = client("dynamodbstreams"), table["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    return streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType=position
+    )["ShardIterator"]
+
+
+def _records(client: Callable[[str], Any], table: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every record on the table's stream, as GetRecords sends them (JSON, before boto3)."""
+    streams = client("dynamodbstreams")
+    bodies: list[bytes] = []
+    streams.meta.events.register(
+        "before-parse.dynamodb-streams.GetRecords",
+        lambda response_dict, **_: bodies.append(response_dict["body"]),
+    )
+    streams.get_records(ShardIterator=_iterator(client, table, "TRIM_HORIZON"))
+    return json.loads(bodies[0])["Records"]
+
+
+def _put(dynamodb: Any, table: dict[str, Any], orderid: str, status: str) -> None:
+    dynamodb.put_item(
+        TableName=table["TableName"],
+        Item={"orderid": {"S": orderid}, "status": {"S": status}, "total": {"N": "12.5"}},
+    )
+
+
+# -- the fields of a record ---------------------------------------------------------------------
+
+
+def test_a_record_names_the_region_of_its_table(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    _put(client("dynamodb"), table, "o-1", "PLACED")
+
+    (record,) = _records(client, table)
+
+    assert record["awsRegion"] == REGION
+
+
+def test_a_record_has_event_version_1_1(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    _put(client("dynamodb"), table, "o-1", "PLACED")
+
+    (record,) = _records(client, table)
+
+    assert (record["eventSource"], record["eventVersion"]) == ("aws:dynamodb", "1.1")
+
+
+def test_approximate_creation_time_is_in_whole_epoch_seconds_rounded_down(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    before = time.time()
+    _put(client("dynamodb"), table, "o-1", "PLACED")
+    after = time.time()
+
+    (record,) = _records(client, table)
+
+    created = record["dynamodb"]["ApproximateCreationDateTime"]
+    assert isinstance(created, int)
+    assert int(before) <= created <= after
+
+
+def test_sequence_numbers_are_increasing_strings_of_21_to_40_digits(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    for status in ("PLACED", "PAID", "SHIPPED"):
+        _put(dynamodb, table, "o-1", status)
+
+    numbers = [r["dynamodb"]["SequenceNumber"] for r in _records(client, table)]
+
+    assert all(re.fullmatch(r"\d{21,40}", number) for number in numbers)
+    assert [int(n) for n in numbers] == sorted({int(n) for n in numbers})
