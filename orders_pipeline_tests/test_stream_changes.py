@@ -23,6 +23,7 @@ from orders_pipeline_tests.conftest import TEST_CLIENT_CONFIG
 # Not the local stack's us-east-1: a record must name its own table's region.
 REGION = "eu-west-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+KEY = {"orderid": {"S": "o-1"}}
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +72,98 @@ def _records(client: Callable[[str], Any], table: dict[str, Any]) -> list[dict[s
     return json.loads(bodies[0])["Records"]
 
 
+def _changes(records: list[dict[str, Any]]) -> list[tuple[str, str | None, str | None]]:
+    """(eventName, orderid, status of the new image) per record."""
+    found = []
+    for record in records:
+        new = record["dynamodb"].get("NewImage")
+        status = new.get("status", {}).get("S") if new else None
+        found.append((record["eventName"], record["dynamodb"]["Keys"]["orderid"]["S"], status))
+    return found
+
+
 def _put(dynamodb: Any, table: dict[str, Any], orderid: str, status: str) -> None:
     dynamodb.put_item(
         TableName=table["TableName"],
         Item={"orderid": {"S": orderid}, "status": {"S": status}, "total": {"N": "12.5"}},
     )
+
+
+def _set_status(orderid: str, status: str) -> dict[str, Any]:
+    return {
+        "Key": {"orderid": {"S": orderid}},
+        "UpdateExpression": "SET #s = :s, #t = :t",
+        "ExpressionAttributeNames": {"#s": "status", "#t": "total"},
+        "ExpressionAttributeValues": {":s": {"S": status}, ":t": {"N": "12.5"}},
+    }
+
+
+# -- one record per change, none without one ----------------------------------------------------
+
+
+def test_put_item_of_the_item_already_stored_sends_no_record(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    _put(dynamodb, table, "o-1", "PLACED")
+    _put(dynamodb, table, "o-1", "PLACED")
+
+    assert _changes(_records(client, table)) == [("INSERT", "o-1", "PLACED")]
+
+
+def test_update_item_that_sets_the_values_already_stored_sends_no_record(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    _put(dynamodb, table, "o-1", "PLACED")
+    dynamodb.update_item(TableName=table["TableName"], **_set_status("o-1", "PLACED"))
+
+    assert _changes(_records(client, table)) == [("INSERT", "o-1", "PLACED")]
+
+
+def test_a_number_or_set_written_in_another_form_is_no_change(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    item = {**KEY, "total": {"N": "12.5"}, "tags": {"SS": ["gift", "fragile"]}}
+    same = {**KEY, "total": {"N": "12.50"}, "tags": {"SS": ["fragile", "gift"]}}
+    dynamodb.put_item(TableName=table["TableName"], Item=item)
+    dynamodb.put_item(TableName=table["TableName"], Item=same)
+
+    assert [r["eventName"] for r in _records(client, table)] == ["INSERT"]
+
+
+def test_delete_item_of_a_missing_key_sends_no_record(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    client("dynamodb").delete_item(TableName=table["TableName"], Key=KEY)
+
+    assert _records(client, table) == []
+
+
+def test_batch_write_item_sends_one_record_per_item_it_changes(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    _put(dynamodb, table, "kept", "PLACED")
+    _put(dynamodb, table, "deleted", "PLACED")
+    unchanged = {"orderid": {"S": "kept"}, "status": {"S": "PLACED"}, "total": {"N": "12.5"}}
+
+    dynamodb.batch_write_item(
+        RequestItems={
+            table["TableName"]: [
+                {"PutRequest": {"Item": {"orderid": {"S": "new"}, "status": {"S": "PLACED"}}}},
+                {"PutRequest": {"Item": unchanged}},
+                {"DeleteRequest": {"Key": {"orderid": {"S": "deleted"}}}},
+                {"DeleteRequest": {"Key": {"orderid": {"S": "never-written"}}}},
+            ]
+        }
+    )
+
+    assert _changes(_records(client, table))[2:] == [
+        ("INSERT", "new", "PLACED"),
+        ("REMOVE", "deleted", None),
+    ]
 
 
 # -- the fields of a record ---------------------------------------------------------------------

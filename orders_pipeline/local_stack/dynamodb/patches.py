@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 import time
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from moto.core.utils import unix_time, utcnow
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
@@ -64,7 +65,8 @@ requires_attributes(
     "region_name",
     declared_in=__name__,
 )  # fmt: skip
-requires_attributes(Item, "hash_key", "range_key", declared_in=__name__)
+requires_attributes(Item, "hash_key", "range_key", "attrs", declared_in=__name__)
+requires_attributes(DynamoType, "type", "value", declared_in=__name__)
 
 
 @wraps(StreamShard, "__init__")
@@ -151,9 +153,40 @@ class _Delivered:
         return _as_moto_record(self._data)
 
 
+def _compared(value: DynamoType) -> Any:
+    """An attribute value as DynamoDB compares it: a number by its value, a set unordered."""
+    tag, inner = value.type, value.value
+    if tag == "N":
+        return tag, Decimal(inner)
+    if tag == "NS":
+        return tag, frozenset(Decimal(number) for number in inner)
+    if tag in ("SS", "BS"):
+        return tag, frozenset(inner)
+    if tag == "L":
+        return tag, [_compared(member) for member in inner]
+    if tag == "M":
+        return tag, {name: _compared(member) for name, member in inner.items()}
+    return tag, inner
+
+
+def unchanged(old: Item | None, new: Item | None) -> bool:
+    """Whether a write left the item as it was (AWS then writes no stream record)."""
+    if old is None or new is None:
+        return old is new
+    before, after = old.attrs, new.attrs
+    return before.keys() == after.keys() and all(
+        _compared(before[name]) == _compared(after[name]) for name in before
+    )
+
+
 @replaces(StreamShard, "add")
 def add(self: StreamShard, old: Item | None, new: Item | None) -> None:
-    """Log the change's record; moto's Lambda event sources get it as moto would send it."""
+    """Log the change's record; moto's Lambda event sources get it as moto would send it.
+
+    A PutItem or UpdateItem that changes no data in the item makes no record, as on AWS.
+    """
+    if unchanged(old, new):
+        return
     view_type = self.table.stream_specification["StreamViewType"]
     sequence_number = self.starting_sequence_number + self.items.next
     record, created = stream_record(self.table, view_type, old, new, sequence_number)
