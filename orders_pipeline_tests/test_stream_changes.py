@@ -101,6 +101,22 @@ def _set_status(orderid: str, status: str) -> dict[str, Any]:
 # -- one record per change, none without one ----------------------------------------------------
 
 
+def test_update_item_that_creates_an_item_sends_one_insert_with_the_whole_new_item(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    client("dynamodb").update_item(TableName=table["TableName"], **_set_status("o-1", "PLACED"))
+
+    (record,) = _records(client, table)
+
+    assert record["eventName"] == "INSERT"
+    assert record["dynamodb"]["NewImage"] == {
+        **KEY,
+        "status": {"S": "PLACED"},
+        "total": {"N": "12.5"},
+    }
+    assert "OldImage" not in record["dynamodb"]
+
+
 def test_put_item_of_the_item_already_stored_sends_no_record(
     client: Callable[[str], Any], table: dict[str, Any]
 ) -> None:
@@ -162,6 +178,38 @@ def test_batch_write_item_sends_one_record_per_item_it_changes(
 
     assert _changes(_records(client, table))[2:] == [
         ("INSERT", "new", "PLACED"),
+        ("REMOVE", "deleted", None),
+    ]
+
+
+def test_transact_write_items_sends_one_record_per_item_it_changes(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb, name = client("dynamodb"), table["TableName"]
+    for orderid in ("checked", "updated", "deleted"):
+        _put(dynamodb, table, orderid, "PLACED")
+    put = {"orderid": {"S": "put"}, "status": {"S": "PAID"}}
+
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": name, "Item": put}},
+            {"Update": {"TableName": name, **_set_status("created", "PLACED")}},
+            {"Update": {"TableName": name, **_set_status("updated", "SHIPPED")}},
+            {"Delete": {"TableName": name, "Key": {"orderid": {"S": "deleted"}}}},
+            {
+                "ConditionCheck": {
+                    "TableName": name,
+                    "Key": {"orderid": {"S": "checked"}},
+                    "ConditionExpression": "attribute_exists(orderid)",
+                }
+            },
+        ]
+    )
+
+    assert sorted(_changes(_records(client, table))[3:], key=lambda c: c[:2]) == [
+        ("INSERT", "created", "PLACED"),
+        ("INSERT", "put", "PAID"),
+        ("MODIFY", "updated", "SHIPPED"),
         ("REMOVE", "deleted", None),
     ]
 

@@ -11,12 +11,16 @@ The records are in AWS's format: eventVersion 1.1, the creation time in whole se
 from __future__ import annotations
 
 import base64
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from moto.core.utils import unix_time, utcnow
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
@@ -62,7 +66,7 @@ requires_attributes(
 requires_attributes(
     Table,
     "hash_key_attr", "range_key_attr", "stream_specification", "lambda_event_source_mappings",
-    "region_name",
+    "region_name", "items",
     declared_in=__name__,
 )  # fmt: skip
 requires_attributes(Item, "hash_key", "range_key", "attrs", declared_in=__name__)
@@ -179,26 +183,77 @@ def unchanged(old: Item | None, new: Item | None) -> bool:
     )
 
 
+_held = threading.local()
+
+
+def _stored(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+    """The item the table holds under this key now (without adding an empty entry)."""
+    if table.range_key_attr is None:
+        found = table.items.get(hash_key)
+    else:
+        found = table.items.get(hash_key, {}).get(range_key)
+    return found if isinstance(found, Item) else None
+
+
+@contextmanager
+def one_record_per_item() -> Iterator[None]:
+    """Hold the stream changes made inside; when the outermost block ends, write one record per
+    item changed: from its image before the first change to the item its table holds then.
+
+    moto's UpdateItem of a new item first puts the bare key, then updates it (two INSERTs);
+    AWS writes one record per item a request modifies, with the item as the request left it.
+    """
+    if getattr(_held, "changes", None) is not None:
+        yield
+        return
+    changes: dict[tuple[int, DynamoType, DynamoType | None], tuple[StreamShard, Item | None]] = {}
+    _held.changes = changes
+    try:
+        yield
+    finally:
+        _held.changes = None
+        for (_, hash_key, range_key), (shard, old) in changes.items():
+            _write(shard, old, _stored(shard.table, hash_key, range_key))
+
+
 @replaces(StreamShard, "add")
 def add(self: StreamShard, old: Item | None, new: Item | None) -> None:
-    """Log the change's record; moto's Lambda event sources get it as moto would send it.
+    """Log the change's record (held to the end of the request inside one_record_per_item)."""
+    changes = getattr(_held, "changes", None)
+    if changes is None:
+        _write(self, old, new)
+        return
+    keyed = old if old is not None else new
+    assert keyed is not None
+    changes.setdefault((id(self), keyed.hash_key, keyed.range_key), (self, old))
+
+
+def _write(shard: StreamShard, old: Item | None, new: Item | None) -> None:
+    """Log a change's record; moto's Lambda event sources get it as moto would send it.
 
     A PutItem or UpdateItem that changes no data in the item makes no record, as on AWS.
     """
     if unchanged(old, new):
         return
-    view_type = self.table.stream_specification["StreamViewType"]
-    sequence_number = self.starting_sequence_number + self.items.next
-    record, created = stream_record(self.table, view_type, old, new, sequence_number)
+    view_type = shard.table.stream_specification["StreamViewType"]
+    sequence_number = shard.starting_sequence_number + shard.items.next
+    record, created = stream_record(shard.table, view_type, old, new, sequence_number)
     data = wire_text(record)
-    self.items.append(data, arrival=created)
-    if self.table.lambda_event_source_mappings:
+    shard.items.append(data, arrival=created)
+    if shard.table.lambda_event_source_mappings:
         from moto.awslambda.utils import get_backend
 
-        for arn, mapping in self.table.lambda_event_source_mappings.items():
-            get_backend(self.account_id, arn.split(":")[3]).send_dynamodb_items(
+        for arn, mapping in shard.table.lambda_event_source_mappings.items():
+            get_backend(shard.account_id, arn.split(":")[3]).send_dynamodb_items(
                 arn, [_Delivered(data)], mapping.event_source_arn
             )
+
+
+@wraps(DynamoDBBackend, "update_item")
+def update_item(original: Any, self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Item:
+    """UpdateItem: one record for the item, also when the update creates it."""
+    with one_record_per_item():
+        return original(self, *args, **kwargs)
 
 
 def binary_decoded(value: Any) -> Any:
