@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from orders_pipeline_tests.conftest import TEST_CLIENT_CONFIG
 
@@ -212,6 +213,58 @@ def test_transact_write_items_sends_one_record_per_item_it_changes(
         ("MODIFY", "updated", "SHIPPED"),
         ("REMOVE", "deleted", None),
     ]
+
+
+def _cancelled_transaction(dynamodb: Any, table: dict[str, Any]) -> None:
+    """A Put that would succeed, then an Update whose condition fails: AWS cancels both."""
+    name = table["TableName"]
+    with pytest.raises(ClientError, match="TransactionCanceledException"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {"orderid": {"S": "o-2"}}}},
+                {
+                    "Update": {
+                        "TableName": name,
+                        **_set_status("o-1", "PAID"),
+                        "ConditionExpression": "#s = :shipped",
+                        "ExpressionAttributeValues": {
+                            ":s": {"S": "PAID"},
+                            ":t": {"N": "12.5"},
+                            ":shipped": {"S": "SHIPPED"},
+                        },
+                    }
+                },
+            ]
+        )
+
+
+def test_a_cancelled_transaction_sends_no_record(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    _put(dynamodb, table, "o-1", "PLACED")
+
+    _cancelled_transaction(dynamodb, table)
+
+    assert _changes(_records(client, table)) == [("INSERT", "o-1", "PLACED")]
+
+
+def test_the_stream_goes_on_after_a_cancelled_transaction(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb, streams = client("dynamodb"), client("dynamodbstreams")
+    _put(dynamodb, table, "o-1", "PLACED")
+    reader = _iterator(client, table, "LATEST")
+
+    _cancelled_transaction(dynamodb, table)
+    _put(dynamodb, table, "o-3", "PLACED")
+
+    records = _records(client, table)
+    assert _changes(records) == [("INSERT", "o-1", "PLACED"), ("INSERT", "o-3", "PLACED")]
+    numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert numbers[0] < numbers[1]
+    read = streams.get_records(ShardIterator=reader)["Records"]
+    assert [r["dynamodb"]["Keys"]["orderid"]["S"] for r in read] == ["o-3"]
 
 
 # -- the fields of a record ---------------------------------------------------------------------

@@ -59,6 +59,7 @@ calls(
     declared_in=__name__,
 )
 requires_attributes(DynamoDBStreamsBackend, "shard_iterators", declared_in=__name__)
+requires_attributes(DynamoDBBackend, "tables", declared_in=__name__)
 requires_attributes(ShardIterator, "stream_shard", "sequence_number", declared_in=__name__)
 requires_attributes(
     StreamShard, "items", "starting_sequence_number", "table", "account_id", declared_in=__name__
@@ -66,7 +67,7 @@ requires_attributes(
 requires_attributes(
     Table,
     "hash_key_attr", "range_key_attr", "stream_specification", "lambda_event_source_mappings",
-    "region_name", "items",
+    "region_name", "items", "created_at",
     declared_in=__name__,
 )  # fmt: skip
 requires_attributes(Item, "hash_key", "range_key", "attrs", declared_in=__name__)
@@ -254,6 +255,30 @@ def update_item(original: Any, self: DynamoDBBackend, *args: Any, **kwargs: Any)
     """UpdateItem: one record for the item, also when the update creates it."""
     with one_record_per_item():
         return original(self, *args, **kwargs)
+
+
+@wraps(DynamoDBBackend, "transact_write_items")
+def transact_write_items(
+    original: Any, self: DynamoDBBackend, transact_items: list[dict[str, Any]]
+) -> None:
+    """TransactWriteItems: one record per item it changes, none when it is cancelled.
+
+    moto writes each item as it goes and, to cancel, swaps in deep copies of the tables taken
+    before: their stream shards are new objects, so the records already written would stay,
+    readers' iterators would point at the old shard and an in-memory log would start again at
+    the first sequence number. The tables keep their own objects, with the copies' items.
+    """
+    tables = dict(self.tables)
+    with one_record_per_item():
+        try:
+            original(self, transact_items)
+        finally:
+            for name, table in tables.items():
+                restored = self.tables.get(name)
+                if restored is not None and restored is not table:
+                    if restored.created_at == table.created_at:
+                        table.items = restored.items
+                        self.tables[name] = table
 
 
 def binary_decoded(value: Any) -> Any:
