@@ -41,8 +41,7 @@ def client(moto_endpoint: str) -> Callable[[str], Any]:
     return make
 
 
-@pytest.fixture
-def table(client: Callable[[str], Any]) -> dict[str, Any]:
+def _new_table(client: Callable[[str], Any]) -> dict[str, Any]:
     """A fresh table of the pipeline's shape (key `orderid`, new and old images)."""
     return client("dynamodb").create_table(
         TableName=f"stream-changes-{uuid.uuid4().hex[:8]}",
@@ -51,6 +50,11 @@ def table(client: Callable[[str], Any]) -> dict[str, Any]:
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]
+
+
+@pytest.fixture
+def table(client: Callable[[str], Any]) -> dict[str, Any]:
+    return _new_table(client)
 
 
 def _iterator(client: Callable[[str], Any], table: dict[str, Any], position: str) -> str:
@@ -265,6 +269,21 @@ def test_the_stream_goes_on_after_a_cancelled_transaction(
     assert numbers[0] < numbers[1]
     read = streams.get_records(ShardIterator=reader)["Records"]
     assert [r["dynamodb"]["Keys"]["orderid"]["S"] for r in read] == ["o-3"]
+
+
+def test_a_stream_logged_on_disk_is_read_whole_after_a_cancelled_transaction(
+    aws_client: Callable[[str], Any],
+) -> None:
+    dynamodb, table = aws_client("dynamodb"), _new_table(aws_client)
+    _put(dynamodb, table, "o-1", "PLACED")
+
+    _cancelled_transaction(dynamodb, table)
+    _put(dynamodb, table, "o-3", "PLACED")
+
+    assert _changes(_records(aws_client, table)) == [
+        ("INSERT", "o-1", "PLACED"),
+        ("INSERT", "o-3", "PLACED"),
+    ]
 
 
 # -- the fields of a record ---------------------------------------------------------------------

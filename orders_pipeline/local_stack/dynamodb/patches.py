@@ -4,7 +4,9 @@ sends, into the shard's record log (on disk with a state dir), and dropped after
 moto keeps every stream record as Python objects for ever and dumps each to JSON twice (for its
 SizeBytes, then for GetRecords): most of the memory and CPU the data plane cost the server.
 
-The records are in AWS's format: eventVersion 1.1, the creation time in whole seconds
+The records are AWS's: one per item a request changes (an UpdateItem that creates the item
+included), none for a write that changes nothing or a cancelled transaction
+(developerguide/Streams.html), eventVersion 1.1, the creation time in whole seconds
 (APIReference/API_streams_StreamRecord.html, developerguide/Streams.Lambda.Tutorial.html).
 """
 
