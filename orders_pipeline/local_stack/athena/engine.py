@@ -11,15 +11,19 @@ from typing import Any
 
 import duckdb
 
-from orders_pipeline.local_stack.athena import sql
+from orders_pipeline.local_stack.athena import helpers, sql
+from orders_pipeline.local_stack.athena import types as ty
+from orders_pipeline.local_stack.athena.errors import AthenaError, from_duckdb
 from orders_pipeline.local_stack.athena.results import (
     column_info,
+    column_info_of,
     format_value,
-    hive_type,
     render_csv,
     render_metadata,
     render_text,
 )
+from orders_pipeline.local_stack.athena.translate import Translated
+from orders_pipeline.local_stack.athena.typed import Typed
 from orders_pipeline.local_stack.athena.session import (
     QueryFailed,
     QueryRequest,
@@ -56,6 +60,34 @@ class QueryOutcome:
     output_location: str = ""
 
 
+def fetchable(translated: Translated) -> str:
+    """The query with interval columns as numbers (microseconds, months) for rendering."""
+    if not any(t.is_interval for _, t in translated.columns):
+        return translated.sql
+    parts = []
+    for position, (_, t) in enumerate(translated.columns, 1):
+        column = f"#{position}"  # by position: result names may repeat
+        if t.name == ty.DAY_SECOND:
+            parts.append(f"CAST(round(epoch({column}) * 1000000) AS BIGINT)")
+        elif t.name == ty.YEAR_MONTH:
+            parts.append(f"datepart('year', {column}) * 12 + datepart('month', {column})")
+        else:
+            parts.append(column)
+    return f"SELECT {', '.join(parts)} FROM ({translated.sql})"
+
+
+def glue_type(t: ty.T, view: bool = False) -> str:
+    """The Glue type of a result column; CTAS refuses what Hive cannot store."""
+    try:
+        if t.is_unknown or t.name in ("timestamptz", "json", "time") or t.is_interval:
+            raise AthenaError("NOT_SUPPORTED", f"Unsupported Hive type: {t}")
+        return t.glue()
+    except AthenaError:
+        if view:
+            return str(t)
+        raise
+
+
 def statement_type(statement: sql.Statement) -> str:
     if isinstance(statement, sql.Query | sql.InsertInto):
         return "DML"
@@ -83,8 +115,10 @@ class AthenaEngine:
             try:
                 outcome = self._dispatch(run, statement)
             except duckdb.Error as err:
-                raise QueryFailed(" ".join(str(err).split())) from None
-            except (sql.AthenaSqlError, ValueError, KeyError) as err:
+                raise QueryFailed(str(from_duckdb(err))) from None
+            except AthenaError as err:
+                raise QueryFailed(str(err)) from None
+            except sql.AthenaSqlError as err:
                 raise QueryFailed(str(err).strip("'\"")) from None
             finally:
                 run.con.close()
@@ -125,12 +159,14 @@ class AthenaEngine:
             raise QueryFailed(f"SCHEMA_NOT_FOUND: Schema '{database}' does not exist")
 
     def _select(self, run: QuerySession, statement: sql.Query) -> QueryOutcome:
-        relation = run.query(statement.tree)
-        columns = [
-            column_info(name, str(typ))
-            for name, typ in zip(relation.columns, relation.types, strict=True)
+        translated, _ = run.translate(statement.tree)
+        relation = run.con.sql(fetchable(translated))
+        columns = [column_info_of(name, t) for name, t in translated.columns]
+        types = [t for _, t in translated.columns]
+        rows = [
+            [format_value(v, t) for v, t in zip(row, types, strict=True)]
+            for row in relation.fetchall()
         ]
-        rows = [[format_value(v) for v in row] for row in relation.fetchall()]
         return QueryOutcome("DML", columns=columns, rows=rows, header=True)
 
     def _create_table_as(self, run: QuerySession, statement: sql.CreateTableAs) -> QueryOutcome:
@@ -152,7 +188,8 @@ class AthenaEngine:
                 f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{database}.{name}' "
                 f"already exists: {location}"
             )
-        described = run.materialize(statement.query, "__ctas")
+        translated, _ = run.materialize(statement.query, "__ctas")
+        described = [(c, glue_type(t)) for c, t in translated.columns]
         names = [c for c, _ in described]
         keys = statement.partitioned_by
         if keys and names[-len(keys) :] != keys:
@@ -166,8 +203,8 @@ class AthenaEngine:
             partitions = run.write_data(
                 "SELECT * FROM __ctas", statement.data_format, location, keys
             )
-        data_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c not in keys]
-        key_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c in keys]
+        data_columns = [{"Name": c, "Type": t} for c, t in described if c not in keys]
+        key_columns = [{"Name": c, "Type": t} for c, t in described if c in keys]
         table = table_input(name, statement.data_format, data_columns, key_columns, location)
         self.catalog.create_table(database, table)
         if partitions:
@@ -181,17 +218,25 @@ class AthenaEngine:
         if table.get("TableType") == "VIRTUAL_VIEW":
             raise QueryFailed(f"Inserting into views is not supported: {database}.{name}")
         columns = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
-        described = run.materialize(statement.query, "__insert")
-        if len(described) != len(columns):
+        translated, translator = run.materialize(statement.query, "__insert")
+        if len(translated.columns) != len(columns):
             raise QueryFailed(
-                f"Insert query has {len(described)} columns, table {database}.{name} has "
-                f"{len(columns)}"
+                f"TYPE_MISMATCH: Insert query has {len(translated.columns)} columns, table "
+                f"{database}.{name} has {len(columns)}"
             )
-        casts = ", ".join(
-            f"CAST({sql.encode_identifier(src)} AS {duck_type(col['Type'])}) "
-            f"AS {sql.encode_identifier(col['Name'])}"
-            for (src, _), col in zip(described, columns, strict=True)
-        )
+        casts = []
+        for (src, src_type), col in zip(translated.columns, columns, strict=True):
+            target = ty.from_glue(col["Type"])
+            if not ty.can_coerce(src_type, target):
+                raise QueryFailed(
+                    f"TYPE_MISMATCH: Insert query has mismatched column types: Table: "
+                    f"[{col['Type']}], Query: [{src_type}]"
+                )
+            value = Typed(sql.encode_identifier(src), src_type)
+            cast = translator.expressions.coerce(value, target, None).sql
+            casts.append(f"{cast} AS {sql.encode_identifier(col['Name'])}")
+        helpers.register(run.con, translator.helpers - run._registered)
+        casts = ", ".join(casts)
         count = run.con.execute("SELECT count(*) FROM __insert").fetchone()[0]
         keys = [k["Name"] for k in table.get("PartitionKeys", [])]
         location = table["StorageDescriptor"]["Location"]
@@ -216,12 +261,9 @@ class AthenaEngine:
             raise QueryFailed(f"{database}.{name} is a table, not a view")
         if existing is not None and not statement.replace:
             raise QueryFailed(f"View already exists: 'awsdatacatalog.{database}.{name}'")
-        relation = run.query(statement.query)
-        columns = [
-            {"Name": c, "Type": hive_type(str(t))}
-            for c, t in zip(relation.columns, relation.types, strict=True)
-        ]
-        original = statement.query.sql(dialect=sql.READ_DIALECT)
+        translated, _ = run.translate(statement.query)
+        columns = [{"Name": c, "Type": glue_type(t, view=True)} for c, t in translated.columns]
+        original = statement.original
         view = {
             "Name": name,
             "TableType": "VIRTUAL_VIEW",

@@ -11,6 +11,7 @@ from moto.athena.exceptions import QueryStillRunning
 from moto.athena.models import AthenaBackend, Execution, QueryResults
 from moto.athena.responses import AthenaResponse
 from moto.core.exceptions import JsonRESTError
+from moto.s3.models import FakeKey
 from moto.glue.models import glue_backends
 
 from orders_pipeline.local_stack.athena.engine import (
@@ -22,7 +23,7 @@ from orders_pipeline.local_stack.athena.engine import (
 from orders_pipeline.local_stack.athena.results import result_page, wire_rows
 from orders_pipeline.local_stack.data_access import as_folder
 from orders_pipeline.local_stack.glue.catalog import MotoGlueCatalog
-from orders_pipeline.local_stack.patching import calls, replaces, requires, wraps
+from orders_pipeline.local_stack.patching import calls, replaces, requires, requires_attributes, wraps
 from orders_pipeline.local_stack.persistence import store
 from orders_pipeline.local_stack.s3.objects import MotoObjectStore
 
@@ -36,6 +37,7 @@ requires(AthenaBackend, "_process_ddl", "get_query_execution", declared_in=__nam
 requires(AthenaResponse, "athena_backend", "error", declared_in=__name__)
 requires(Execution, "__init__", declared_in=__name__)
 requires(QueryResults, "to_dict", declared_in=__name__)
+requires_attributes(FakeKey, "last_modified", declared_in=__name__)
 
 calls(
     Execution,
@@ -48,6 +50,14 @@ calls(
     declared_in=__name__,
 )
 calls(QueryResults, "__init__", "self", "rows", "column_info", declared_in=__name__)
+
+
+class AthenaObjectStore(MotoObjectStore):
+    """The S3 objects a query reads, with the modification time its "$file_modified_time" shows."""
+
+    def modified(self, bucket: str, key: str) -> Any:
+        obj = self._backend.get_object(bucket, key)
+        return obj.last_modified if obj is not None else None
 
 
 class EngineExecution(Execution):
@@ -99,7 +109,7 @@ def output_location(workgroup: Any, request_config: dict[str, Any] | None) -> st
 
 def _run(backend: AthenaBackend, execution: EngineExecution, request: QueryRequest) -> None:
     engine = AthenaEngine(
-        MotoObjectStore(backend.account_id, backend.region_name),
+        AthenaObjectStore(backend.account_id, backend.region_name),
         MotoGlueCatalog(glue_backends[backend.account_id][backend.region_name]),
     )
     with _slots:
@@ -117,7 +127,8 @@ def _run(backend: AthenaBackend, execution: EngineExecution, request: QueryReque
             execution.error_message = str(err)
             final = "FAILED"
         except Exception as err:  # an engine bug still ends the query, with its reason
-            execution.error_message = f"INTERNAL_ERROR_QUERY_ENGINE: {type(err).__name__}: {err}"
+            reason = " ".join(f"{type(err).__name__}: {err}".split())
+            execution.error_message = f"GENERIC_INTERNAL_ERROR: {reason}"
             final = "FAILED"
         execution.end_time = time.time()
         execution.status = final

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import urllib.parse
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from orders_pipeline.local_stack.athena import sql
+from orders_pipeline.local_stack.athena import helpers, sql
+from orders_pipeline.local_stack.athena import types as ty
+from orders_pipeline.local_stack.athena.translate import Source, Translated, Translator
 from orders_pipeline.local_stack.data_access import (
     GlueCatalog,
     ObjectStore,
@@ -52,7 +55,15 @@ def _as(expression: str, column: str) -> str:
 
 
 def duck_type(glue_type: str) -> str:
-    return exp.DataType.build(glue_type, dialect="hive").sql(dialect="duckdb")
+    return ty.from_glue(glue_type).duck()
+
+
+# The hidden columns every table has (read per file, never part of SELECT *).
+HIDDEN_COLUMNS = {
+    "$path": ty.VARCHAR,
+    "$file_size": ty.BIGINT,
+    "$file_modified_time": ty.timestamptz(3),
+}
 
 
 def encode_view(original_sql: str, database: str, columns: list[dict[str, str]]) -> str:
@@ -114,6 +125,11 @@ class QuerySession:
         self.workdir = workdir
         self.scanned = 0
         self.sources = 0
+        self._database = request.database
+        self._registered: set[str] = set()
+        # local copy -> (S3 URL, size, last modified): the hidden columns "$path", ...
+        self.files: dict[str, tuple[str, int, Any]] = {}
+        self.hidden = False
         self.con = sandboxed_connection(workdir, memory_limit)
 
     # --- catalog ---------------------------------------------------------------------------
@@ -139,33 +155,44 @@ class QuerySession:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def bind(self, tree: exp.Expression, default_database: str | None) -> exp.Expression:
-        """Replace every catalog table in `tree` with a DuckDB view over its (pruned) data, and
-        every catalog view with its own bound query."""
-        tree = tree.copy()
-        for node in sql.referenced_tables(tree):
-            ref = sql.table_ref(node)
-            if ref.database is None:
-                ref = sql.TableRef(default_database, ref.name)
-            database, name, table = self.table(ref)
-            alias = exp.to_identifier(node.alias_or_name.lower())
-            if table.get("TableType") == "VIRTUAL_VIEW":
-                view = decode_view(table.get("ViewOriginalText", ""))
-                parsed = sql.parse_statement(view["originalSql"])
-                if not isinstance(parsed, sql.Query):
-                    raise QueryFailed(f"view {database}.{name} does not hold a query")
-                bound = self.bind(
-                    sql.name_output_columns(parsed.tree), view.get("schema") or database
-                )
-                node.replace(exp.Subquery(this=bound, alias=exp.TableAlias(this=alias)))
-                continue
-            keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
-            filters = sql.partition_filters(tree, node, keys) if keys else []
-            source = self.source(database, table, filters)
-            node.replace(
-                exp.Table(this=exp.to_identifier(source), alias=exp.TableAlias(this=alias))
-            )
-        return tree
+    def resolve(self, node: exp.Table, tree: exp.Expression) -> Source:
+        """A catalog table for the translator: a DuckDB view over its (pruned) files, or the
+        query of a catalog view."""
+        if not isinstance(node.this, exp.Identifier):
+            raise QueryFailed(f"FUNCTION_NOT_FOUND: Table function '{node.this.sql()}' not registered")
+        ref = sql.table_ref(node)
+        if ref.database is None:
+            ref = sql.TableRef(self._database, ref.name)
+        database, name, table = self.table(ref)
+        if table.get("TableType") == "VIRTUAL_VIEW":
+            view = decode_view(table.get("ViewOriginalText", ""))
+            parsed = sql.parse_statement(view["originalSql"])
+            if not isinstance(parsed, sql.Query):
+                raise QueryFailed(f"view {database}.{name} does not hold a query")
+            return Source(view=parsed.tree, view_database=view.get("schema") or database)
+        keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        filters = sql.partition_filters(root, node, keys) if keys else []
+        columns = [
+            (c["Name"].lower(), ty.from_glue(c["Type"]))
+            for c in table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
+        ]
+        return Source(duck=self.source(database, table, filters), columns=columns,
+                      hidden=dict(HIDDEN_COLUMNS))  # fmt: skip
+
+    def translate(self, tree: exp.Expression) -> tuple[Translated, Translator]:
+        """The DuckDB text of a query; the helpers it calls are registered on the connection."""
+        translator = Translator(self.resolve, self.request.database)
+        self._database = self.request.database
+        self.hidden = self.hidden or any(
+            i.name.startswith("$") for i in tree.find_all(exp.Identifier)
+        )
+        translated = translator.query(tree)
+        helpers.register(self.con, translator.helpers - self._registered)
+        self._registered |= translator.helpers
+        return translated, translator
 
     def _selected(self, database: str, table: dict[str, Any], filters: list[str]) -> list[tuple]:
         partitions = self.partitions(database, table)
@@ -205,6 +232,9 @@ class QuerySession:
             path = folder / f"{number}{suffix}"
             path.write_bytes(data)
             files.append(path)
+            modified_of = getattr(self.store, "modified", None)
+            modified = modified_of(bucket, obj.key) if modified_of else None
+            self.files[str(path)] = (f"s3://{bucket}/{obj.key}", len(data), modified)
         return files
 
     def source(self, database: str, table: dict[str, Any], filters: list[str]) -> str:
@@ -227,6 +257,11 @@ class QuerySession:
             empty = [
                 _as(f"CAST(NULL AS {duck_type(c['Type'])})", c["Name"]) for c in [*columns, *keys]
             ]
+            if self.hidden:
+                empty += [
+                    f"CAST(NULL AS {t.duck()}) AS {sql.encode_identifier(n)}"
+                    for n, t in HIDDEN_COLUMNS.items()
+                ]
             parts = [f"SELECT {', '.join(empty)} WHERE false"]
         self.con.execute(f"CREATE TEMP VIEW {view} AS " + "\nUNION ALL\n".join(parts))
         return view
@@ -262,7 +297,32 @@ class QuerySession:
                 f"read_json({paths}, format='newline_delimited', columns={struct}, "
                 "maximum_object_size=16777216)"
             )
-        return f"SELECT {', '.join(selected + partition_columns)} FROM {reader}"
+        if not self.hidden:
+            return f"SELECT {', '.join(selected + partition_columns)} FROM {reader}"
+        reader = reader[:-1] + ", filename=true)"
+        hidden = [self._hidden_value(f, "filename") for f in ("$path", "$file_size", "$file_modified_time")]
+        return f"SELECT {', '.join(selected + partition_columns + hidden)} FROM {reader}"
+
+    def _hidden_value(self, column: str, filename: str) -> str:
+        """One hidden column, looked up from the file DuckDB read the row from."""
+        index = {"$path": 0, "$file_size": 1, "$file_modified_time": 2}[column]
+        cases = []
+        for local, facts in self.files.items():
+            value = facts[index]
+            if index == 0:
+                text = _literal(value)
+            elif index == 1:
+                text = str(value)
+            else:
+                if value is None:
+                    text = "NULL"
+                else:
+                    moment = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+                    text = f"{{'i': CAST('{moment}+00' AS TIMESTAMPTZ), 'z': 'UTC'}}"
+            cases.append(f"WHEN {_literal(local)} THEN {text}")
+        t = HIDDEN_COLUMNS[column]
+        fallback = f"CAST(NULL AS {t.duck()})"
+        return f"CAST(CASE {filename} {' '.join(cases)} ELSE {fallback} END AS {t.duck()}) AS {sql.encode_identifier(column)}"
 
     @staticmethod
     def _json_key_spelling(files: list[Path]) -> dict[str, str]:
@@ -280,12 +340,6 @@ class QuerySession:
                 for key in record:
                     spelling.setdefault(key.lower(), key)
         return spelling
-
-    def query(self, tree: exp.Expression) -> duckdb.DuckDBPyRelation:
-        return self.con.sql(self.duckdb_sql(tree))
-
-    def duckdb_sql(self, tree: exp.Expression) -> str:
-        return sql.to_duckdb(self.bind(tree, self.request.database))
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -317,8 +371,8 @@ class QuerySession:
                 partitions[values] = f"{as_folder(location)}{folder}/"
         return [(list(v), loc) for v, loc in sorted(partitions.items())]
 
-    def materialize(self, tree: exp.Expression, name: str) -> list[tuple[str, str]]:
-        """Run the query into a DuckDB temp table; its (column, DuckDB type) pairs."""
-        self.con.execute(f"CREATE TEMP TABLE {name} AS {self.duckdb_sql(tree)}")
-        described = self.con.execute(f"SELECT * FROM {name} LIMIT 0").description
-        return [(column[0], str(column[1])) for column in described]
+    def materialize(self, tree: exp.Expression, name: str) -> tuple[Translated, Translator]:
+        """Run the query into a DuckDB temp table; its Trino columns."""
+        translated, translator = self.translate(tree)
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {translated.sql}")
+        return translated, translator

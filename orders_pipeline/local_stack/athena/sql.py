@@ -11,6 +11,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
+from orders_pipeline.local_stack.athena.dialect import AthenaSql
+
 READ_DIALECT = "athena"
 _NAME = r"(?:`[^`]+`|\"[^\"]+\"|[\w]+)"
 _TABLE_NAME = rf"({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})"
@@ -61,6 +63,7 @@ class CreateView:
     view: TableRef
     query: exp.Expression
     replace: bool
+    original: str = ""  # the query's text as written (a view stores it)
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,7 @@ def parse_statement(sql: str) -> Statement:
     if hive is not None:
         return hive
     try:
-        trees = [t for t in sqlglot.parse(sql, read=READ_DIALECT) if t is not None]
+        trees = [t for t in sqlglot.parse(sql, read=AthenaSql) if t is not None]
     except ParseError as err:
         first = err.errors[0] if err.errors else {}
         where = f"line {first.get('line')}:{first.get('col')}: " if first else ""
@@ -276,7 +279,11 @@ def parse_statement(sql: str) -> Statement:
             with_data=props.with_data,
         )
     if isinstance(tree, exp.Create) and tree.kind == "VIEW":
-        return CreateView(table_ref(tree.this), tree.expression, bool(tree.args.get("replace")))
+        found = re.search(r"\bAS\b\s*(.*)$", sql.strip().rstrip(";"), re.I | re.S)
+        original = found.group(1) if found else tree.expression.sql(dialect=AthenaSql)
+        return CreateView(
+            table_ref(tree.this), tree.expression, bool(tree.args.get("replace")), original
+        )
     if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
         if tree.args.get("overwrite"):
             raise AthenaSqlError("INSERT OVERWRITE is not supported by Athena")

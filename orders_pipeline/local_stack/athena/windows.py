@@ -1,0 +1,61 @@
+"""Window calls: the function (aggregate or ranking) and its OVER clause, frames included."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from orders_pipeline.local_stack.athena import functions
+from orders_pipeline.local_stack.athena.typed import Typed
+
+if TYPE_CHECKING:
+    from orders_pipeline.local_stack.athena.translate import Scope, Translator
+
+
+def _bound(t: Translator, value: object, side: str | None, scope: Scope) -> str:
+    if isinstance(value, str):
+        text = value.upper()
+    elif isinstance(value, exp.Expression):
+        text = t.expr(value, scope).sql
+    else:
+        text = "CURRENT ROW"
+    return f"{text} {side.upper()}" if side else text
+
+
+def window(t: Translator, node: exp.Window, scope: Scope) -> Typed:
+    from orders_pipeline.local_stack.athena.translate import fail
+
+    if node.args.get("alias") is not None or node.args.get("first") is not None:
+        raise fail("NOT_SUPPORTED", "Named windows are not supported", node)
+    target = node.this
+    filter_ = None
+    if isinstance(target, exp.Filter):
+        target, filter_ = target.this, target.expression
+    if isinstance(target, exp.IgnoreNulls | exp.RespectNulls):
+        raise fail("NOT_SUPPORTED", "IGNORE NULLS / RESPECT NULLS is not supported", node)
+    typed = functions.call(t, target, scope, filter_=filter_, window=True)
+    parts = []
+    partition = node.args.get("partition_by") or []
+    if partition:
+        parts.append("PARTITION BY " + ", ".join(t.expr(p, scope).sql for p in partition))
+    order = node.args.get("order")
+    if order is not None:
+        keys = []
+        for ordered in order.expressions:
+            value = t.expr(ordered.this, scope).sql
+            direction = " DESC" if ordered.args.get("desc") else " ASC"
+            nulls = " NULLS FIRST" if ordered.args.get("nulls_first") else " NULLS LAST"
+            keys.append(value + direction + nulls)
+        parts.append("ORDER BY " + ", ".join(keys))
+    spec = node.args.get("spec")
+    if spec is not None:
+        kind = (spec.args.get("kind") or "ROWS").upper()
+        start = _bound(t, spec.args.get("start"), spec.args.get("start_side"), scope)
+        end_value = spec.args.get("end")
+        if end_value is None:
+            parts.append(f"{kind} {start}")
+        else:
+            end = _bound(t, end_value, spec.args.get("end_side"), scope)
+            parts.append(f"{kind} BETWEEN {start} AND {end}")
+    return Typed(f"{typed.sql} OVER ({' '.join(parts)})", typed.type)
