@@ -100,8 +100,7 @@ def cast(t: Translator, value: Typed, target: T, node: exp.Expression | None) ->
             return Typed(f"CAST({zones.local_of(t, sql)} AS DATE)", target)
         if s in ("timestamp", "date") or source.is_string:
             if source.is_string:
-                t.need("date_text")
-                return Typed(f"__t_date_text({sql})", target)
+                return Typed(f"CAST(trim({sql}) AS DATE)", target)
             return Typed(f"CAST({sql} AS DATE)", target)
         raise _refuse(source, target, node)
     if n == "timestamp":
@@ -113,8 +112,7 @@ def cast(t: Translator, value: Typed, target: T, node: exp.Expression | None) ->
         if s == "date":
             return Typed(f"CAST({sql} AS TIMESTAMP)", target)
         if source.is_string:
-            t.need("timestamp_text")
-            parsed = f"__t_timestamp_text({sql})"
+            parsed = f"CAST(trim({sql}) AS TIMESTAMP)"
             return Typed(round_timestamp(parsed, target.precision), target)
         raise _refuse(source, target, node)
     if n == "timestamptz":

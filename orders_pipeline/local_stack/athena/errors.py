@@ -39,11 +39,11 @@ def from_duckdb(err: duckdb.Error) -> AthenaError:
     lower = text.lower()
     if "division by zero" in lower:
         return AthenaError("DIVISION_BY_ZERO", "Division by zero")
+    if isinstance(err, duckdb.ConversionException):
+        return AthenaError("INVALID_CAST_ARGUMENT", text)
     if isinstance(err, duckdb.OutOfRangeException) or "overflow" in lower:
         return AthenaError("NUMERIC_VALUE_OUT_OF_RANGE", text)
     if isinstance(err, duckdb.ConversionException):
-        if "out of range" in lower and "cast" not in lower:
-            return AthenaError("NUMERIC_VALUE_OUT_OF_RANGE", text)
         return AthenaError("INVALID_CAST_ARGUMENT", text)
     if "malformed json" in lower:
         return AthenaError("INVALID_FUNCTION_ARGUMENT", text)

@@ -345,7 +345,7 @@ class Expressions:
     def _Neg(self, node: exp.Neg, scope: Scope) -> Typed:
         inner = self.expr(node.this, scope)
         if isinstance(node.this, exp.Literal) and not node.this.is_string:
-            literal = self._Literal(exp.Literal.number("-" + node.this.name), scope)
+            literal = self._Literal(exp.Literal(this="-" + node.this.name, is_string=False), scope)
             if inner.type.name != "decimal" or literal.type.name == "decimal":
                 if inner.type.name == "decimal":
                     return Typed(literal.sql, inner.type, literal.value)
@@ -398,6 +398,10 @@ class Expressions:
     def comparison(self, node: exp.Expression, op: str, scope: Scope) -> Typed:
         left = self.expr(node.this, scope)
         right_node = node.expression
+        if isinstance(right_node, exp.Anonymous) and right_node.name.upper() in ("ALL", "ANY", "SOME"):
+            # `x < ALL (VALUES ...)`: the parser took ALL for a function name.
+            kind = exp.All if right_node.name.upper() == "ALL" else exp.Any
+            right_node = kind(this=right_node.expressions[0])
         if isinstance(right_node, exp.Any | exp.All):
             return self.quantified(node, op, left, right_node, scope)
         right = self.expr(right_node, scope)
@@ -535,9 +539,11 @@ class Expressions:
         if escape is not None:
             if escape.is_literal and len(escape.value or "") != 1:
                 raise fail("INVALID_FUNCTION_ARGUMENT", "Escape string must be a single character", node)
-            return Typed(f"({value.sql} LIKE {pattern.sql} ESCAPE {escape.sql})", ty.BOOLEAN)
         # DuckDB's LIKE has no default escape character, like Trino's.
-        return Typed(f"({value.sql} LIKE {pattern.sql})", ty.BOOLEAN)
+        word = "NOT LIKE" if node.args.get("negate") else "LIKE"
+        if escape is not None:
+            return Typed(f"({value.sql} {word} {pattern.sql} ESCAPE {escape.sql})", ty.BOOLEAN)
+        return Typed(f"({value.sql} {word} {pattern.sql})", ty.BOOLEAN)
 
     # --- conditionals -----------------------------------------------------------------------
 

@@ -42,7 +42,11 @@ class Call:
     @property
     def args(self) -> list[Typed]:
         if self._args is None:
-            self._args = [self.t.expr(a, self.scope) for a in self.raw]
+            # A lambda is typed by its function, with its parameters' types (Call.lambda_).
+            self._args = [
+                Typed("NULL", T("lambda")) if isinstance(a, exp.Lambda) else self.t.expr(a, self.scope)
+                for a in self.raw
+            ]
         return self._args
 
     def mismatch(self) -> AthenaError:
@@ -183,11 +187,11 @@ def _with_filter(c: Call, typed: Typed) -> Typed:
         return typed
     condition = c.t.expressions.boolean(c.filter_.this, c.scope, "FILTER")
     text = typed.sql
-    # The FILTER applies to the aggregate call itself, which the handler wrote first.
+    # The FILTER applies to each aggregate call the handler wrote (marked /*agg*/).
     marker = "/*agg*/"
     if marker not in text:
         raise fail("NOT_SUPPORTED", f"FILTER is not supported with {c.name}", c.node)
-    return Typed(text.replace(marker, f" FILTER (WHERE {condition.sql})", 1), typed.type)
+    return Typed(text.replace(marker, f" FILTER (WHERE {condition.sql}){marker}"), typed.type)
 
 
 def _agg(c: Call, function: str, args: list[str]) -> str:
@@ -661,6 +665,41 @@ def concat(t: Translator, args: list[Typed], node: exp.Expression) -> Typed:
 
 
 def _array_concat(t: Translator, args: list[Typed], node: exp.Expression) -> Typed:
+    """Left to right: array || array of a common type, array || element, element || array."""
+    result = args[0]
+    for right in args[1:]:
+        result = _concat_two(t, result, right, node)
+    return result
+
+
+def _concat_two(t: Translator, left: Typed, right: Typed, node: exp.Expression) -> Typed:
+    coerce = t.expressions.coerce
+    a, b = left.type, right.type
+    if a.name == "array" and b.name == "array":
+        common = ty.common_super_type(a, b)
+        if common is not None:
+            return Typed(
+                f"list_concat({coerce(left, common, node).sql}, {coerce(right, common, node).sql})",
+                common,
+            )
+    if b.name == "array" and ty.common_super_type(a, b.element) is not None:
+        element = ty.common_super_type(a, b.element)
+        common = ty.array(element)
+        return Typed(
+            f"list_prepend({coerce(left, element, node).sql}, {coerce(right, common, node).sql})",
+            common,
+        )
+    if a.name == "array" and ty.common_super_type(b, a.element) is not None:
+        element = ty.common_super_type(b, a.element)
+        common = ty.array(element)
+        return Typed(
+            f"list_append({coerce(left, common, node).sql}, {coerce(right, element, node).sql})",
+            common,
+        )
+    raise fail("TYPE_MISMATCH", f"Cannot apply operator: {a} || {b}", node)
+
+
+def _unused_array_concat(t: Translator, args: list[Typed], node: exp.Expression) -> Typed:
     arrays = [a for a in args if a.type.name == "array"]
     element = ty.common_of([a.type.element for a in arrays], "array elements")
     # An element next to arrays of its own type is appended (ARRAY[1] || 2).
@@ -716,8 +755,8 @@ simple("ltrim", [ty.VARCHAR], ty.VARCHAR, "ltrim({0}, ' ')")
 simple("rtrim", [ty.VARCHAR], ty.VARCHAR, "rtrim({0}, ' ')")
 simple("starts_with", [ty.VARCHAR, ty.VARCHAR], ty.BOOLEAN, "starts_with({0}, {1})")
 simple("translate", [ty.VARCHAR, ty.VARCHAR, ty.VARCHAR], ty.VARCHAR, "translate({0}, {1}, {2})")
-simple("chr", [ty.BIGINT], ty.VARCHAR, "chr(CAST({0} AS INTEGER))")
-simple("codepoint", [ty.varchar(1)], ty.INTEGER, "unicode({0})")
+simple("chr", [ty.BIGINT], ty.varchar(1), "chr(CAST({0} AS INTEGER))")
+simple("codepoint", [ty.VARCHAR], ty.INTEGER, "unicode({0})")
 simple("levenshtein_distance", [ty.VARCHAR, ty.VARCHAR], ty.BIGINT, "levenshtein({0}, {1})")
 simple("hamming_distance", [ty.VARCHAR, ty.VARCHAR], ty.BIGINT, "__t_hamming_distance({0}, {1})", ("hamming_distance",))
 simple("luhn_check", [ty.VARCHAR], ty.BOOLEAN, "__t_luhn_check({0})", ("luhn_check",))
@@ -727,8 +766,8 @@ simple("lpad", [ty.VARCHAR, ty.BIGINT, ty.VARCHAR], ty.VARCHAR, "__t_lpad({0}, {
 simple("rpad", [ty.VARCHAR, ty.BIGINT, ty.VARCHAR], ty.VARCHAR, "__t_rpad({0}, {1}, {2})", ("rpad",))
 simple("split_part", [ty.VARCHAR, ty.VARCHAR, ty.BIGINT], ty.VARCHAR, "__t_split_part({0}, {1}, {2})", ("split_part",))
 simple("split_to_map", [ty.VARCHAR, ty.VARCHAR, ty.VARCHAR], ty.map_of(ty.VARCHAR, ty.VARCHAR), "__t_split_to_map({0}, {1}, {2})", ("split_to_map",))
-simple("url_encode", [ty.VARCHAR], ty.VARCHAR, "url_encode({0})")
-simple("url_decode", [ty.VARCHAR], ty.VARCHAR, "url_decode({0})")
+simple("url_encode", [ty.VARCHAR], ty.VARCHAR, "__t_url_encode({0})", ("url_encode",))
+simple("url_decode", [ty.VARCHAR], ty.VARCHAR, "__t_url_decode({0})", ("url_decode",))
 simple("format_number", [ty.DOUBLE], ty.VARCHAR, "__t_format_number({0})", ("format_number",))
 simple("parse_data_size", [ty.VARCHAR], ty.decimal(38, 0), "CAST(__t_parse_data_size({0}) AS DECIMAL(38,0))", ("parse_data_size",))
 
@@ -1313,10 +1352,10 @@ def _slice(c: Call) -> Typed:
     start, length = c.coerce(1, ty.BIGINT), c.coerce(2, ty.BIGINT)
     a = array.sql
     begin = f"(CASE WHEN {start} > 0 THEN {start} ELSE len({a}) + {start} + 1 END)"
-    c.need("raise")
+    c.need("check")
     return Typed(
-        f"(CASE WHEN {start} = 0 THEN "
-        f"__t_raise('INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1') "
+        f"(CASE WHEN __t_check({start} = 0, "
+        f"'INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1') THEN NULL "
         f"WHEN {begin} < 1 THEN [] ELSE {a}[{begin}:{begin} + {length} - 1] END)",
         array.type,
     )
@@ -1360,7 +1399,7 @@ def _sequence(c: Call) -> Typed:
         return Typed(f"generate_series({a}, {b}, {step})", ty.array(ty.BIGINT))
     if start.type.name == "date" and stop.type.name == "date":
         step = c.args[2].sql if len(c.raw) == 3 else (
-            f"(CASE WHEN {start.sql} <= {stop.sql} THEN INTERVAL 1 DAY ELSE INTERVAL -1 DAY END)"
+            f"(CASE WHEN {start.sql} <= {stop.sql} THEN to_days(1) ELSE to_days(-1) END)"
         )
         x = c.t.fresh("l")
         return Typed(
@@ -1429,15 +1468,15 @@ def _map(c: Call) -> Typed:
     c.arity(2)
     keys, values = _array(c, 0), _array(c, 1)
     result = ty.map_of(keys.type.element, values.type.element)
-    c.need("raise")
+    c.need("check")
     e = c.t.fresh("l")
     return Typed(
         f"map_from_entries(list_transform(list_zip({keys.sql}, {values.sql}), lambda {e}: "
-        f"struct_pack(key := CASE WHEN len({keys.sql}) <> len({values.sql}) THEN "
-        f"__t_raise('INVALID_FUNCTION_ARGUMENT: Key and value arrays must be the same length') "
-        f"WHEN len(list_distinct({keys.sql})) <> len({keys.sql}) THEN "
-        f"__t_raise('INVALID_FUNCTION_ARGUMENT: Duplicate map keys are not allowed') "
-        f"ELSE {e}[1] END, value := {e}[2])))",
+        f"struct_pack(key := CASE WHEN __t_check(len({keys.sql}) <> len({values.sql}), "
+        f"'INVALID_FUNCTION_ARGUMENT: Key and value arrays must be the same length') "
+        f"OR __t_check(len(list_distinct({keys.sql})) <> len({keys.sql}), "
+        f"'INVALID_FUNCTION_ARGUMENT: Duplicate map keys are not allowed') "
+        f"THEN NULL ELSE {e}[1] END, value := {e}[2])))",
         result,
     )
 

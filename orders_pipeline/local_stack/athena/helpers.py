@@ -3,6 +3,7 @@ connection only when its translation asked for them (each costs a millisecond or
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ V, B, I, D, BOOL = "VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN"
 
 UDFS: dict[str, Udf] = {
     "raise": Udf(pf.raise_error, (V,), V),
+    "check": Udf(pf.check, (BOOL, V), BOOL),
+    "url_encode": Udf(pf.url_encode, (V,), V),
+    "url_decode": Udf(pf.url_decode, (V,), V),
     "decimal_divide": Udf(pf.decimal_divide, (V, V, I), V),
     "decimal_modulus": Udf(pf.decimal_modulus, (V, V, I), V),
     "decimal_truncate": Udf(pf.decimal_truncate, (V, I), V),
@@ -50,7 +54,7 @@ UDFS: dict[str, Udf] = {
     "regexp_split": Udf(pf.regexp_split, (V, V), "VARCHAR[]"),
     "replace_all": Udf(pf.replace_all, (V, V, V), V),
     "strpos_instance": Udf(pf.strpos_instance, (V, V, B), B),
-    "split": Udf(pf.split, (V, V), "VARCHAR[]"),
+    "split": Udf(lambda s, d: pf.split(s, d), (V, V), "VARCHAR[]"),
     "split_limit": Udf(pf.split, (V, V, B), "VARCHAR[]"),
     "split_part": Udf(pf.split_part, (V, V, B), V),
     "split_to_map": Udf(
@@ -78,26 +82,27 @@ def _as_map(values: dict[str, str]) -> dict[str, list[str]]:
 
 MACROS: dict[str, list[str]] = {
     **zones.MACROS,
+    # __t_check(condition, message) fails with the message, or is false: a test of a CASE whose
+    # branches keep their own type.
     "array_subscript": [
         "CREATE MACRO __t_array_subscript(a, i) AS CASE "
-        "WHEN i = 0 THEN __t_raise('INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1') "
-        "WHEN i < 0 THEN __t_raise('INVALID_FUNCTION_ARGUMENT: Array subscript is negative: ' "
-        "|| i) "
-        "WHEN i > len(a) THEN __t_raise('INVALID_FUNCTION_ARGUMENT: Array subscript must be less "
-        "than or equal to array length: ' || i || ' > ' || len(a)) ELSE a[i] END"
+        "WHEN __t_check(i = 0, 'INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1') "
+        "OR __t_check(i < 0, 'INVALID_FUNCTION_ARGUMENT: Array subscript is negative: ' || i) "
+        "OR __t_check(i > len(a), 'INVALID_FUNCTION_ARGUMENT: Array subscript must be less than "
+        "or equal to array length: ' || i || ' > ' || len(a)) THEN NULL ELSE a[i] END"
     ],
     "map_subscript": [
-        "CREATE MACRO __t_map_subscript(m, k) AS CASE WHEN NOT map_contains(m, k) THEN "
-        "__t_raise('INVALID_FUNCTION_ARGUMENT: Key not present in map: ' || k) ELSE m[k] END"
+        "CREATE MACRO __t_map_subscript(m, k) AS CASE WHEN __t_check(NOT map_contains(m, k), "
+        "'INVALID_FUNCTION_ARGUMENT: Key not present in map: ' || k) THEN NULL ELSE m[k] END"
     ],
     "element_at": [
-        "CREATE MACRO __t_element_at(a, i) AS CASE WHEN i = 0 THEN "
-        "__t_raise('INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1') ELSE a[i] END"
+        "CREATE MACRO __t_element_at(a, i) AS CASE WHEN __t_check(i = 0, "
+        "'INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1') THEN NULL ELSE a[i] END"
     ],
     "fit": [
         # An exact result converted to an integer type, out of range = NUMERIC_VALUE_OUT_OF_RANGE
-        "CREATE MACRO __t_fit(v, lo, hi, name) AS CASE WHEN v < lo OR v > hi THEN "
-        "__t_raise('NUMERIC_VALUE_OUT_OF_RANGE: Value ' || v || ' exceeds ' || name) ELSE v END"
+        "CREATE MACRO __t_fit(v, lo, hi, name) AS CASE WHEN __t_check(v < lo OR v > hi, "
+        "'NUMERIC_VALUE_OUT_OF_RANGE: Value ' || v || ' exceeds ' || name) THEN NULL ELSE v END"
     ],
     "substr": [
         "CREATE MACRO __t_substr(s, st, n) AS CASE WHEN st = 0 OR abs(st) > length(s) OR n <= 0 "
@@ -109,11 +114,25 @@ MACROS: dict[str, list[str]] = {
 
 # Helpers that call other helpers.
 REQUIRES = {
-    "array_subscript": ("raise",),
-    "map_subscript": ("raise",),
-    "element_at": ("raise",),
-    "fit": ("raise",),
+    "array_subscript": ("check",),
+    "map_subscript": ("check",),
+    "element_at": ("check",),
+    "fit": ("check",),
 }
+
+
+def _nulls_in_nulls_out(function: Callable, keep: bool) -> Callable:
+    """NULL in, NULL out (DuckDB's default handling refuses a NULL result for other input)."""
+    if keep:
+        return function
+
+    @functools.wraps(function)  # DuckDB reads the parameter count from the signature
+    def call(*args):
+        if any(a is None for a in args):
+            return None
+        return function(*args)
+
+    return call
 
 
 def register(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
@@ -128,8 +147,8 @@ def register(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
         if name in UDFS:
             udf = UDFS[name]
             con.create_function(
-                f"__t_{name}", udf.function, list(udf.parameters), udf.returns,
-                exception_handling="default",
+                f"__t_{name}", _nulls_in_nulls_out(udf.function, name == "check"),
+                list(udf.parameters), udf.returns, null_handling="special",
             )  # fmt: skip
         for statement in MACROS.get(name, []):
             con.execute(statement)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from decimal import Context as DecimalContext
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from orders_pipeline.local_stack.athena import types as ty
 from orders_pipeline.local_stack.athena.types import T
 
 MAX_PAGE_SIZE = 1000
+_WIDE = DecimalContext(prec=80)
 # Athena's ColumnInfo.Precision for the fixed-size types (what it reports, not what fits).
 _PRECISION = {
     "boolean": 0, "tinyint": 3, "smallint": 5, "integer": 10, "bigint": 19, "real": 17,
@@ -141,10 +143,8 @@ def _typed_text(value: Any, t: T) -> str | None:
     if n == "real":
         return pyfunctions.java_double(float(value), real=True)
     if n == "decimal":
-        number = Decimal(value).quantize(Decimal(1).scaleb(-t.scale)) if t.scale else Decimal(
-            value
-        ).quantize(Decimal(1))
-        return format(number, "f")
+        exponent = Decimal(1).scaleb(-t.scale)
+        return format(Decimal(value).quantize(exponent, context=_WIDE), "f")
     if n == "date":
         return value.isoformat()
     if n == "time":

@@ -223,13 +223,40 @@ _DUCKDB_ONLY_FUNCTIONS = frozenset(
 )  # fmt: skip
 
 
+# Trino's reserved words (language/reserved): usable as names only when double-quoted.
+RESERVED = frozenset(
+    """ALTER AND AS BETWEEN BY CASE CAST CONSTRAINT CREATE CROSS CUBE CURRENT_CATALOG CURRENT_DATE
+    CURRENT_PATH CURRENT_ROLE CURRENT_SCHEMA CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER DEALLOCATE
+    DELETE DESCRIBE DISTINCT DROP ELSE END ESCAPE EXCEPT EXECUTE EXISTS EXTRACT FALSE FOR FROM FULL
+    GROUP GROUPING HAVING IN INNER INSERT INTERSECT INTO IS JOIN JSON_ARRAY JSON_EXISTS JSON_OBJECT
+    JSON_QUERY JSON_TABLE JSON_VALUE LEFT LIKE LISTAGG LOCALTIME LOCALTIMESTAMP NATURAL NORMALIZE
+    NOT NULL ON OR ORDER OUTER PREPARE RECURSIVE RIGHT ROLLUP SELECT SKIP TABLE THEN TRIM TRUE
+    UESCAPE UNION UNNEST USING VALUES WHEN WHERE WITH""".split()
+)
+
+
+def _reject_reserved(tree: exp.Expression) -> None:
+    for identifier in tree.find_all(exp.Identifier):
+        if not identifier.quoted and identifier.name.upper() in RESERVED:
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: mismatched input '{identifier.name}'. "
+                f"'{identifier.name.upper()}' is a reserved word: quote it as \"{identifier.name}\""
+            )
+
+
 def _reject_outside_athena(sql: str, tree: exp.Expression) -> None:
     """Athena reads tables of its catalog only: a table function or a path is not one."""
     tokens = sqlglot.tokenize(sql, read=READ_DIALECT)
+    calls: list[str] = []  # the callee of each open parenthesis
     for before, token in zip(tokens, tokens[1:], strict=False):
+        if token.token_type == TokenType.L_PAREN:
+            calls.append(before.text.upper())
+        elif token.token_type == TokenType.R_PAREN and calls:
+            calls.pop()
+        inside_call = bool(calls) and calls[-1] in ("TRIM", "SUBSTRING", "EXTRACT", "POSITION")
         if before.token_type in (TokenType.FROM, TokenType.JOIN) and (
             token.token_type == TokenType.STRING
-        ):
+        ) and not inside_call:
             start = token.col - len(token.text) - 1  # sqlglot's col is where the token ends
             raise AthenaSqlError(
                 f"SYNTAX_ERROR: line {token.line}:{start}: mismatched input '{token.text}': "
@@ -264,6 +291,7 @@ def parse_statement(sql: str) -> Statement:
         raise AthenaSqlError(f"expected exactly one statement, got {len(trees)}")
     tree = trees[0]
     _reject_outside_athena(sql, tree)
+    _reject_reserved(tree)
     if isinstance(tree, exp.Query):
         return Query(tree)
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:

@@ -311,6 +311,12 @@ class Translator:
             raise fail("NOT_SUPPORTED", "GROUP BY ALL is not supported", group)
 
         def key(node: exp.Expression) -> str:
+            if isinstance(node, exp.Rollup | exp.Cube):
+                word = "ROLLUP" if isinstance(node, exp.Rollup) else "CUBE"
+                return f"{word} (" + ", ".join(key(e) for e in node.expressions) + ")"
+            if isinstance(node, exp.GroupingSets):
+                items = [sets(e) if isinstance(e, exp.Tuple) else f"({key(e)})" for e in node.expressions]
+                return "GROUPING SETS (" + ", ".join(items) + ")"
             if isinstance(node, exp.Paren):
                 return key(node.this)
             if isinstance(node, exp.Tuple):
@@ -529,14 +535,17 @@ class Translator:
         outer: list[str] = []  # the relation's columns (a row element expands to its fields)
         columns: list[tuple[str, T]] = []
         names = iter(column_aliases)
-        ordinality = bool(node.args.get("offset"))
+        offset = node.args.get("offset")
+        ordinality = bool(offset)
         width = sum(
             len(a.type.element.fields)
             if a.type.name == "array" and a.type.element.name == "row"
             else 2 if a.type.name == "map" else 1
             for a in arrays
         )
-        expand_rows = not column_aliases or len(column_aliases) >= width + ordinality
+        expand_rows = not column_aliases or len(column_aliases) >= width + (
+            ordinality and not isinstance(offset, exp.Identifier)
+        )
         lengths = []
         for index, array in enumerate(arrays):
             slot = f"c{index}"
@@ -568,7 +577,8 @@ class Translator:
             longest = lengths[0] if len(lengths) == 1 else f"greatest({', '.join(lengths)})"
             inner.append(f"UNNEST(range(1, {longest or '0'} + 1)) AS o")
             outer.append("o")
-            columns.append((next(names, f"_col{len(columns)}"), ty.BIGINT))
+            name = offset.name.lower() if isinstance(offset, exp.Identifier) else None
+            columns.append((name or next(names, f"_col{len(columns)}"), ty.BIGINT))
         if not inner:
             inner, outer = ["NULL AS c0 LIMIT 0"], ["c0"]
             columns = [(next(names, "_col0"), ty.UNKNOWN)]

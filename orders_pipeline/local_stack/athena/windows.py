@@ -58,4 +58,8 @@ def window(t: Translator, node: exp.Window, scope: Scope) -> Typed:
         else:
             end = _bound(t, end_value, spec.args.get("end_side"), scope)
             parts.append(f"{kind} BETWEEN {start} AND {end}")
-    return Typed(f"{typed.sql} OVER ({' '.join(parts)})", typed.type)
+    over = f" OVER ({' '.join(parts)})"
+    if "/*agg*/" in typed.sql:
+        # Right after each aggregate call the handler wrote (it may be inside a CAST).
+        return Typed(typed.sql.replace("/*agg*/", over), typed.type)
+    return Typed(f"{typed.sql}{over}", typed.type)
