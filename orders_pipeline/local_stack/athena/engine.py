@@ -7,6 +7,7 @@ import fnmatch
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -99,10 +100,17 @@ def statement_type(statement: sql.Statement) -> str:
 class AthenaEngine:
     """Runs Athena statements against the catalog and object store it is given."""
 
-    def __init__(self, store: ObjectStore, catalog: GlueCatalog, memory_limit: str = "1GB"):
+    def __init__(
+        self,
+        store: ObjectStore,
+        catalog: GlueCatalog,
+        memory_limit: str = "1GB",
+        modified: Callable[[str, str], Any] | None = None,
+    ):
         self.store = store
         self.catalog = catalog
         self.memory_limit = memory_limit
+        self.modified = modified  # an object's last-modified time, for "$file_modified_time"
 
     def execute(self, request: QueryRequest) -> QueryOutcome:
         """Run the statement and write its results under the output location."""
@@ -112,6 +120,7 @@ class AthenaEngine:
             raise QueryFailed(str(err)) from None
         with tempfile.TemporaryDirectory(prefix="athena-") as workdir:
             run = QuerySession(self.store, self.catalog, request, Path(workdir), self.memory_limit)
+            run.modified = self.modified
             try:
                 outcome = self._dispatch(run, statement)
             except duckdb.Error as err:

@@ -11,7 +11,8 @@ from moto.athena.exceptions import QueryStillRunning
 from moto.athena.models import AthenaBackend, Execution, QueryResults
 from moto.athena.responses import AthenaResponse
 from moto.core.exceptions import JsonRESTError
-from moto.s3.models import FakeKey
+from moto.s3.models import FakeKey, s3_backends
+from moto.utilities.utils import get_partition
 from moto.glue.models import glue_backends
 
 from orders_pipeline.local_stack.athena.engine import (
@@ -52,12 +53,15 @@ calls(
 calls(QueryResults, "__init__", "self", "rows", "column_info", declared_in=__name__)
 
 
-class AthenaObjectStore(MotoObjectStore):
-    """The S3 objects a query reads, with the modification time its "$file_modified_time" shows."""
+def _modified_time(backend: AthenaBackend) -> Any:
+    """When an S3 object was last written (a query's "$file_modified_time")."""
+    s3 = s3_backends[backend.account_id][get_partition(backend.region_name)]
 
-    def modified(self, bucket: str, key: str) -> Any:
-        obj = self._backend.get_object(bucket, key)
+    def modified(bucket: str, key: str) -> Any:
+        obj = s3.get_object(bucket, key)
         return obj.last_modified if obj is not None else None
+
+    return modified
 
 
 class EngineExecution(Execution):
@@ -109,8 +113,9 @@ def output_location(workgroup: Any, request_config: dict[str, Any] | None) -> st
 
 def _run(backend: AthenaBackend, execution: EngineExecution, request: QueryRequest) -> None:
     engine = AthenaEngine(
-        AthenaObjectStore(backend.account_id, backend.region_name),
+        MotoObjectStore(backend.account_id, backend.region_name),
         MotoGlueCatalog(glue_backends[backend.account_id][backend.region_name]),
+        modified=_modified_time(backend),
     )
     with _slots:
         execution.status = "RUNNING"

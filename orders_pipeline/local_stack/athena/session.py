@@ -130,6 +130,7 @@ class QuerySession:
         # local copy -> (S3 URL, size, last modified): the hidden columns "$path", ...
         self.files: dict[str, tuple[str, int, Any]] = {}
         self.hidden = False
+        self.modified: Any = None  # (bucket, key) -> last-modified datetime, when known
         self.con = sandboxed_connection(workdir, memory_limit)
 
     # --- catalog ---------------------------------------------------------------------------
@@ -232,8 +233,7 @@ class QuerySession:
             path = folder / f"{number}{suffix}"
             path.write_bytes(data)
             files.append(path)
-            modified_of = getattr(self.store, "modified", None)
-            modified = modified_of(bucket, obj.key) if modified_of else None
+            modified = self.modified(bucket, obj.key) if self.modified else None
             self.files[str(path)] = (f"s3://{bucket}/{obj.key}", len(data), modified)
         return files
 
