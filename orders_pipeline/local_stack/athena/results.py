@@ -276,3 +276,41 @@ def result_page(
         raise ValueError(f"NextToken: invalid value {next_token!r}") from None
     end = start + size
     return all_rows[start:end], (str(end) if end < len(all_rows) else None)
+
+
+def parse_csv(data: bytes) -> list[list[str | None]]:
+    """Rows of a result CSV written by render_csv: a quoted field is text ("" is ''), an empty
+    unquoted field is NULL."""
+    text = data.decode()
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            j, chunks = i + 1, []
+            while True:
+                k = text.index('"', j)
+                chunks.append(text[j:k])
+                if k + 1 < n and text[k + 1] == '"':
+                    chunks.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            row.append("".join(chunks))
+        else:
+            row.append(None)
+        if i >= n or text[i] == "\n":
+            rows.append(row)
+            row = []
+        i += 1  # the comma or the newline
+    return rows
+
+
+def parse_text(data: bytes, width: int) -> list[list[str | None]]:
+    """Rows of a DDL/utility `.txt` result (tab-separated, written by render_text)."""
+    rows = []
+    for line in data.decode().split("\n")[:-1]:
+        cells: list[str | None] = list(line.split("\t")) if width > 1 else [line]
+        rows.append(cells + [""] * (width - len(cells)))
+    return rows

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import datetime as dt
 import json
 import urllib.parse
@@ -44,6 +45,8 @@ class QueryRequest:
     sql: str
     database: str | None
     output_location: str
+    workgroup: str = "primary"
+    parameters: tuple[str, ...] = ()  # ExecutionParameters: SQL text of each `?`
 
 
 def _literal(value: str) -> str:
@@ -108,6 +111,33 @@ def sandboxed_connection(workdir: Path, memory_limit: str) -> duckdb.DuckDBPyCon
     return con
 
 
+def options_in(data_format: str, properties: dict[str, str] | None) -> dict[str, str]:
+    """DuckDB COPY options for a CTAS/UNLOAD's compression and field delimiter."""
+    properties = properties or {}
+    options: dict[str, str] = {}
+    compression = (
+        properties.get("write_compression") or properties.get("parquet_compression")
+        or properties.get("compression")
+    )  # fmt: skip
+    if compression:
+        codec = compression.lower()
+        allowed = {"parquet": ("snappy", "gzip", "zstd", "none", "uncompressed", "lz4")}
+        allowed["json"] = allowed["textfile"] = ("gzip", "zstd", "none")
+        if codec not in allowed.get(data_format, ()):
+            raise QueryFailed(
+                f"INVALID_TABLE_PROPERTY: compression '{compression}' is not supported for "
+                f"{data_format}"
+            )
+        options["COMPRESSION"] = _literal("uncompressed" if codec == "none" else codec)
+    if data_format == "textfile":
+        delimiter = properties.get("field_delimiter", "\x01")
+        options["DELIMITER"] = _literal(delimiter)
+        options["HEADER"] = "false"
+        options["QUOTE"] = "''"
+        options["NULLSTR"] = _literal("\\N")
+    return options
+
+
 class QuerySession:
     """One statement's execution: its DuckDB connection, temp folder and bytes read."""
 
@@ -130,8 +160,13 @@ class QuerySession:
         # local copy -> (S3 URL, size, last modified): the hidden columns "$path", ...
         self.files: dict[str, tuple[str, int, Any]] = {}
         self.hidden = False
+        self.written: list[str] = []  # S3 URLs of the data files this statement wrote
         self.modified: Any = None  # (bucket, key) -> last-modified datetime, when known
         self.con = sandboxed_connection(workdir, memory_limit)
+
+    def interrupt(self) -> None:
+        """Stop the running DuckDB statement (StopQueryExecution)."""
+        self.con.interrupt()
 
     # --- catalog ---------------------------------------------------------------------------
 
@@ -344,26 +379,38 @@ class QuerySession:
     # --- writing ---------------------------------------------------------------------------
 
     def write_data(
-        self, relation_sql: str, data_format: str, location: str, partition_by: list[str]
+        self,
+        relation_sql: str,
+        data_format: str,
+        location: str,
+        partition_by: list[str],
+        options: dict[str, str] | None = None,
     ) -> list[tuple[list[str], str]]:
         """Write the rows as files under `location` (Hive folders per partition); the partitions."""
         out = self.workdir / "__write"
+        if out.exists():
+            shutil.rmtree(out)
         out.mkdir()
-        copy_format = {"parquet": "parquet", "json": "json"}[data_format]
+        copy_format = {"parquet": "parquet", "json": "json", "textfile": "csv"}[data_format]
+        extension = {"parquet": "parquet", "json": "json", "csv": "csv"}[copy_format]
         pattern = f"{self.request.query_id}_{{i}}"
+        extra = options_in(data_format, options)
         if partition_by:
             keys = ", ".join(sql.encode_identifier(k) for k in partition_by)
-            target, options = str(out), f", PARTITION_BY ({keys}), FILENAME_PATTERN '{pattern}'"
+            target, clauses = str(out), f", PARTITION_BY ({keys}), FILENAME_PATTERN '{pattern}'"
         else:
-            target, options = str(out / f"{self.request.query_id}_0.{copy_format}"), ""
+            target, clauses = str(out / f"{self.request.query_id}_0.{extension}"), ""
+        for key, value in extra.items():
+            clauses += f", {key} {value}"
         self.con.execute(
-            f"COPY ({relation_sql}) TO {_literal(target)} (FORMAT {copy_format}{options})"
+            f"COPY ({relation_sql}) TO {_literal(target)} (FORMAT {copy_format}{clauses})"
         )
         bucket, prefix = split_s3_url(as_folder(location))
         partitions: dict[tuple[str, ...], str] = {}
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             relative = path.relative_to(out).as_posix()
             self.store.write_object(bucket, prefix + relative, path.read_bytes())
+            self.written.append(f"s3://{bucket}/{prefix}{relative}")
             pairs = partition_path(relative)
             if pairs:
                 values = tuple(urllib.parse.unquote(v) for _, v in pairs)

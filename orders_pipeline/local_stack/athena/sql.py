@@ -11,7 +11,9 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
+from orders_pipeline.local_stack.athena import statements
 from orders_pipeline.local_stack.athena.dialect import AthenaSql
+from orders_pipeline.local_stack.athena.errors import AthenaError
 
 READ_DIALECT = "athena"
 _NAME = r"(?:`[^`]+`|\"[^\"]+\"|[\w]+)"
@@ -50,6 +52,9 @@ class CreateTableAs:
     partitioned_by: list[str]
     if_not_exists: bool
     with_data: bool = True
+    bucketed_by: list[str] = field(default_factory=list)
+    bucket_count: int | None = None
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,14 +111,22 @@ class CreateDatabase:
 
 Statement = (
     Query | CreateTableAs | InsertInto | CreateView | DropTable | RepairTable | AddPartitions
-    | DropPartitions | ShowTables | CreateDatabase
+    | DropPartitions | ShowTables | CreateDatabase | statements.Utility
 )  # fmt: skip
+
+# CTAS properties Athena accepts (others are an error there too).
+_CTAS_PROPERTIES = {
+    "format", "external_location", "partitioned_by", "bucketed_by", "bucket_count",
+    "write_compression", "parquet_compression", "orc_compression", "field_delimiter",
+    "table_type", "is_external", "vacuum_min_snapshots_to_keep", "compression_level",
+}  # fmt: skip
 
 
 @dataclass
 class Properties:
     values: dict[str, str] = field(default_factory=dict)
     partitioned_by: list[str] = field(default_factory=list)
+    bucketed_by: list[str] = field(default_factory=list)
     with_data: bool = True
 
 
@@ -201,7 +214,19 @@ def _ctas_properties(create: exp.Create) -> Properties:
             # The trailing `WITH [NO] DATA` of a CTAS: sqlglot files it among the properties.
             found.with_data = not prop.args.get("no")
         elif isinstance(prop, exp.Property):
-            found.values[prop.name.lower()] = prop.args["value"].name
+            key, value = prop.name.lower(), prop.args["value"]
+            if key not in _CTAS_PROPERTIES:
+                raise AthenaSqlError(f"INVALID_TABLE_PROPERTY: Catalog 'awsdatacatalog' table property '{key}' does not exist")
+            if isinstance(value, exp.Array):
+                names = [e.name.lower() for e in value.expressions]
+                if key == "bucketed_by":
+                    found.bucketed_by = names
+                elif key == "partitioned_by":
+                    found.partitioned_by = names
+                else:
+                    raise AthenaSqlError(f"INVALID_TABLE_PROPERTY: {key} takes a single value")
+            else:
+                found.values[key] = value.name
         elif isinstance(prop, exp.LocationProperty):
             found.values["external_location"] = prop.this.name
         else:
@@ -233,6 +258,23 @@ RESERVED = frozenset(
     NOT NULL ON OR ORDER OUTER PREPARE RECURSIVE RIGHT ROLLUP SELECT SKIP TABLE THEN TRIM TRUE
     UESCAPE UNION UNNEST USING VALUES WHEN WHERE WITH""".split()
 )
+
+
+def _reject_backticks(sql: str) -> None:
+    """Athena's DML is Trino's: backquoted names are an error there (DDL takes them)."""
+    tokens = sqlglot.tokenize(sql, read=READ_DIALECT)
+    for token in tokens:
+        if token.text == "`" or (
+            token.token_type == TokenType.IDENTIFIER and sql[token.start : token.start + 1] == "`"
+        ):
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: line {token.line}:{token.start + 1}: backquoted identifiers are "
+                "not supported; use double quotes to quote identifiers"
+            )
+
+
+def table_ref_text(text: str) -> TableRef:
+    return _table_ref_text(text)
 
 
 def _reject_reserved(tree: exp.Expression) -> None:
@@ -281,6 +323,14 @@ def parse_statement(sql: str) -> Statement:
     if hive is not None:
         return hive
     try:
+        utility = statements.parse_utility(sql)
+    except AthenaError as err:
+        raise AthenaSqlError(str(err)) from None
+    if utility is not None:
+        return utility
+    if "`" in sql:
+        _reject_backticks(sql)
+    try:
         trees = [t for t in sqlglot.parse(sql, read=AthenaSql) if t is not None]
     except ParseError as err:
         first = err.errors[0] if err.errors else {}
@@ -297,6 +347,11 @@ def parse_statement(sql: str) -> Statement:
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:
         props = _ctas_properties(tree)
         data_format = props.values.get("format", "parquet").lower()
+        count = props.values.get("bucket_count")
+        if props.bucketed_by and not (count and count.isdigit() and int(count) > 0):
+            raise AthenaSqlError(
+                "INVALID_TABLE_PROPERTY: bucket_count must be a positive integer with bucketed_by"
+            )
         return CreateTableAs(
             table=table_ref(tree.this),
             query=tree.expression,
@@ -305,6 +360,9 @@ def parse_statement(sql: str) -> Statement:
             partitioned_by=props.partitioned_by,
             if_not_exists=bool(tree.args.get("exists")),
             with_data=props.with_data,
+            bucketed_by=props.bucketed_by,
+            bucket_count=int(count) if count else None,
+            properties=dict(props.values),
         )
     if isinstance(tree, exp.Create) and tree.kind == "VIEW":
         found = re.search(r"\bAS\b\s*(.*)$", sql.strip().rstrip(";"), re.I | re.S)
