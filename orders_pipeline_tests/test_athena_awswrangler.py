@@ -71,9 +71,7 @@ def _expected() -> list[tuple]:
 
 def _tuples(frame: pd.DataFrame) -> list[tuple]:
     frame = frame.sort_values("orderid")
-    return [
-        (r.orderid, int(r.quantity), Decimal(str(r.price)), r.dt) for r in frame.itertuples()
-    ]
+    return [(r.orderid, int(r.quantity), Decimal(str(r.price)), r.dt) for r in frame.itertuples()]
 
 
 def test_read_sql_query_with_the_default_ctas_approach_returns_the_rows(lake):

@@ -113,11 +113,15 @@ def _temporal(
             return Typed(f"(({left.sql}).i - ({right.sql}).i)", ty.INTERVAL_DS)
         return Typed(f"({left.sql} - {right.sql})", ty.INTERVAL_DS)
     if op in ("*", "/") and a.is_interval and b.is_numeric:
-        number = t.expressions.coerce(right, ty.DOUBLE if b.name in ("real", "double") else ty.BIGINT, node)
+        number = t.expressions.coerce(
+            right, ty.DOUBLE if b.name in ("real", "double") else ty.BIGINT, node
+        )
         if op == "/":
             return Typed(f"({left.sql} / {number.sql})", a)
         return Typed(f"({left.sql} * {number.sql})", a)
     if op == "*" and b.is_interval and a.is_numeric:
-        number = t.expressions.coerce(left, ty.DOUBLE if a.name in ("real", "double") else ty.BIGINT, node)
+        number = t.expressions.coerce(
+            left, ty.DOUBLE if a.name in ("real", "double") else ty.BIGINT, node
+        )
         return Typed(f"({number.sql} * {right.sql})", b)
     return None

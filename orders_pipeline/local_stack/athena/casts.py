@@ -41,7 +41,9 @@ def round_timestamp(sql: str, precision: int) -> str:
     if precision >= 6:
         return sql
     unit = 10 ** (6 - precision)
-    return f"make_timestamp(CAST(floor((epoch_us({sql}) + {unit // 2}) / {unit}) AS BIGINT) * {unit})"
+    return (
+        f"make_timestamp(CAST(floor((epoch_us({sql}) + {unit // 2}) / {unit}) AS BIGINT) * {unit})"
+    )
 
 
 def cast(t: Translator, value: Typed, target: T, node: exp.Expression | None) -> Typed:
@@ -161,9 +163,7 @@ def cast(t: Translator, value: Typed, target: T, node: exp.Expression | None) ->
             zip(source.fields, target.fields, strict=True)
         ):
             item = Typed(f"({sql}).{quote(ty.field_name(sf, position))}", st)
-            parts.append(
-                f"{quote(ty.field_name(tf, position))} := {cast(t, item, tt, node).sql}"
-            )
+            parts.append(f"{quote(ty.field_name(tf, position))} := {cast(t, item, tt, node).sql}")
         return Typed(f"struct_pack({', '.join(parts)})", target)
     raise _refuse(source, target, node)
 
@@ -171,9 +171,12 @@ def cast(t: Translator, value: Typed, target: T, node: exp.Expression | None) ->
 def _native(source: T, target: T) -> bool:
     """DuckDB's own CAST gives Trino's answer for these element types."""
     simple = {"boolean", "tinyint", "smallint", "integer", "bigint", "decimal", "varchar", "date"}
-    return (source.name in simple and target.name in simple and not (
-        target.is_integer and source.name == "decimal"
-    ) and not (target.is_string and source.name not in ("varchar", "char"))) or source == target
+    return (
+        source.name in simple
+        and target.name in simple
+        and not (target.is_integer and source.name == "decimal")
+        and not (target.is_string and source.name not in ("varchar", "char"))
+    ) or source == target
 
 
 def _to_json(t: Translator, value: Typed, node: exp.Expression | None) -> Typed:
@@ -198,9 +201,11 @@ def _to_json(t: Translator, value: Typed, node: exp.Expression | None) -> Typed:
             )
             return Typed(f"CAST(('[' || concat_ws(',', {items}) || ']') AS JSON)", ty.JSON)
         if source.name == "map" and not source.key.is_string:
-            raise _refuse(source, ty.JSON, node) if source.key.name not in (
-                "tinyint", "smallint", "integer", "bigint"
-            ) else AthenaError("NOT_SUPPORTED", "CAST of a map with integer keys to JSON")
+            raise (
+                _refuse(source, ty.JSON, node)
+                if source.key.name not in ("tinyint", "smallint", "integer", "bigint")
+                else AthenaError("NOT_SUPPORTED", "CAST of a map with integer keys to JSON")
+            )
         t.need("json_canonical")
         return Typed(f"__t_json_canonical(CAST(to_json({value.sql}) AS VARCHAR))", ty.JSON)
     raise _refuse(source, ty.JSON, node)

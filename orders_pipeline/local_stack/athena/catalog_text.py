@@ -16,7 +16,9 @@ def describe_rows(table: dict[str, Any]) -> list[list[str]]:
     """col_name / data_type / comment rows; partition keys listed again under their heading."""
     columns = table["StorageDescriptor"].get("Columns", [])
     keys = table.get("PartitionKeys", [])
-    rows = [[_cell(c["Name"]), _cell(c["Type"]), _cell(c.get("Comment", ""))] for c in columns + keys]
+    rows = [
+        [_cell(c["Name"]), _cell(c["Type"]), _cell(c.get("Comment", ""))] for c in columns + keys
+    ]
     if keys:
         rows.append(["", "", ""])
         rows.append([_cell("# Partition Information"), _cell(""), _cell("")])
@@ -45,7 +47,9 @@ def show_create_table(database: str, table: dict[str, Any]) -> list[str]:
     buckets = descriptor.get("BucketColumns") or []
     if buckets:
         names = ", ".join(f"`{b}`" for b in buckets)
-        lines.append(f"CLUSTERED BY ( \n  {names}) \nINTO {descriptor.get('NumberOfBuckets')} BUCKETS")
+        lines.append(
+            f"CLUSTERED BY ( \n  {names}) \nINTO {descriptor.get('NumberOfBuckets')} BUCKETS"
+        )
     serde = (descriptor.get("SerdeInfo") or {}).get("SerializationLibrary")
     if serde:
         lines += ["ROW FORMAT SERDE ", f"  '{serde}' "]

@@ -54,7 +54,8 @@ def _unit(c: Call, index: int, value: Typed) -> str:
         allowed = ("millisecond", "second", "minute", "hour")
     if name not in allowed:
         raise fail(
-            "INVALID_FUNCTION_ARGUMENT", f"'{unit.value}' is not a valid {value.type.name} field",
+            "INVALID_FUNCTION_ARGUMENT",
+            f"'{unit.value}' is not a valid {value.type.name} field",
             c.node,
         )
     return name
@@ -108,9 +109,7 @@ def _date_trunc(c: Call) -> Typed:
     if value.type.name == "date":
         return Typed(f"CAST(date_trunc('{unit}', {value.sql}) AS DATE)", ty.DATE)
     if value.type.name == "timestamptz":
-        return Typed(
-            _rezone(c.t, value, f"date_trunc('{unit}', {local(c.t, value)})"), value.type
-        )
+        return Typed(_rezone(c.t, value, f"date_trunc('{unit}', {local(c.t, value)})"), value.type)
     if value.type.name == "time":
         return Typed(
             f"CAST(date_trunc('{unit}', TIMESTAMP '2000-01-01' + {value.sql}) AS TIME)", value.type
@@ -160,13 +159,17 @@ def field(t: Translator, name: str, value: Typed, node: exp.Expression, c: Call 
         part = f"{months} // 12" if name == "year" else f"{months} % 12"
         return Typed(f"CAST({part} AS BIGINT)", ty.BIGINT)
     if kind == "date" and name in _TIME_FIELDS:
-        raise (c.mismatch() if c else fail("TYPE_MISMATCH", f"Cannot extract {name} from date", node))
+        raise (
+            c.mismatch() if c else fail("TYPE_MISMATCH", f"Cannot extract {name} from date", node)
+        )
     if kind == "time":
         if name not in _TIME_FIELDS:
             raise (c.mismatch() if c else fail("TYPE_MISMATCH", f"Cannot extract {name}", node))
         return Typed(f"CAST({template.format(value.sql)} AS BIGINT)", ty.BIGINT)
     if kind not in ("date", "timestamp", "timestamptz"):
-        raise (c.mismatch() if c else fail("TYPE_MISMATCH", f"Cannot extract from {value.type}", node))
+        raise (
+            c.mismatch() if c else fail("TYPE_MISMATCH", f"Cannot extract from {value.type}", node)
+        )
     return Typed(f"CAST({template.format(local(t, value))} AS BIGINT)", ty.BIGINT)
 
 
@@ -187,7 +190,9 @@ def _zone_literal(c: Call, zone: Typed) -> str:
     if zone.is_literal and isinstance(zone.value, str):
         canonical = zones.canonical(zone.value)
         if canonical is None:
-            raise fail("INVALID_FUNCTION_ARGUMENT", f"Time zone not supported: {zone.value}", c.node)
+            raise fail(
+                "INVALID_FUNCTION_ARGUMENT", f"Time zone not supported: {zone.value}", c.node
+            )
         return string(canonical)
     if not (zone.type.is_string):
         raise c.mismatch()
@@ -218,7 +223,8 @@ def _with_timezone(c: Call) -> Typed:
     value = _temporal(c, 0, "timestamp")
     z = _zone_literal(c, c.args[1])
     return Typed(
-        f"{{'i': {zones.instant(c.t, value.sql, z)}, 'z': {z}}}", ty.timestamptz(value.type.precision)
+        f"{{'i': {zones.instant(c.t, value.sql, z)}, 'z': {z}}}",
+        ty.timestamptz(value.type.precision),
     )
 
 
@@ -344,7 +350,9 @@ def joda_format(pattern: str, node: exp.Expression | None) -> str:
             key = (ch, min(count, 4) if ch in "yEMxY" and count >= 4 else count)
             if key not in _JODA:
                 raise fail(
-                    "NOT_SUPPORTED", f"format_datetime pattern {ch * count!r} is not supported", node
+                    "NOT_SUPPORTED",
+                    f"format_datetime pattern {ch * count!r} is not supported",
+                    node,
                 )
             out.append(_JODA[key])
             i = j

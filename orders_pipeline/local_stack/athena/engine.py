@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import fnmatch
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import duckdb
@@ -23,15 +23,14 @@ from orders_pipeline.local_stack.athena.results import (
     render_metadata,
     render_text,
 )
-from orders_pipeline.local_stack.athena.translate import Translated
-from orders_pipeline.local_stack.athena.typed import Typed
 from orders_pipeline.local_stack.athena.session import (
     QueryFailed,
     QueryRequest,
     QuerySession,
-    duck_type,
     encode_view,
 )
+from orders_pipeline.local_stack.athena.translate import Translated
+from orders_pipeline.local_stack.athena.typed import Typed
 from orders_pipeline.local_stack.data_access import (
     GlueCatalog,
     ObjectStore,
@@ -263,7 +262,7 @@ class AthenaEngine:
                 f"INVALID_TABLE_PROPERTY: partitioned_by {keys} must be the last columns of the "
                 f"query, got {names}"
             )
-        for name, t in translated.columns:
+        for _, t in translated.columns:
             glue_type(t)  # what Hive cannot store, UNLOAD cannot write
         count = run.con.execute("SELECT count(*) FROM __unload").fetchone()[0]
         run.write_data("SELECT * FROM __unload", data_format, location, keys, statement.properties)
@@ -348,7 +347,9 @@ class AthenaEngine:
     def _insert_into(self, run: QuerySession, statement: sql.InsertInto) -> QueryOutcome:
         database, name, table = run.table(statement.table)
         if table.get("TableType") == "VIRTUAL_VIEW":
-            raise QueryFailed(f"NOT_SUPPORTED: Inserting into views is not supported: {database}.{name}")
+            raise QueryFailed(
+                f"NOT_SUPPORTED: Inserting into views is not supported: {database}.{name}"
+            )
         columns = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
         translated, translator = run.materialize(statement.query, "__insert")
         if len(translated.columns) != len(columns):
@@ -392,7 +393,9 @@ class AthenaEngine:
         if existing is not None and existing.get("TableType") != "VIRTUAL_VIEW":
             raise QueryFailed(f"NOT_SUPPORTED: {database}.{name} is a table, not a view")
         if existing is not None and not statement.replace:
-            raise QueryFailed(f"ALREADY_EXISTS: View already exists: 'awsdatacatalog.{database}.{name}'")
+            raise QueryFailed(
+                f"ALREADY_EXISTS: View already exists: 'awsdatacatalog.{database}.{name}'"
+            )
         translated, _ = run.translate(statement.query)
         columns = [{"Name": c, "Type": glue_type(t, view=True)} for c, t in translated.columns]
         original = statement.original
@@ -422,7 +425,9 @@ class AthenaEngine:
             if statement.if_exists:
                 return QueryOutcome("DDL")
             kind = "View" if statement.view else "Table"
-            raise QueryFailed(f"TABLE_NOT_FOUND: {kind} 'awsdatacatalog.{database}.{name}' does not exist")
+            raise QueryFailed(
+                f"TABLE_NOT_FOUND: {kind} 'awsdatacatalog.{database}.{name}' does not exist"
+            )
         if (found.get("TableType") == "VIRTUAL_VIEW") != statement.view:
             wanted = "DROP VIEW" if found.get("TableType") == "VIRTUAL_VIEW" else "DROP TABLE"
             raise QueryFailed(f"NOT_SUPPORTED: {database}.{name}: use {wanted}")
@@ -466,7 +471,10 @@ class AthenaEngine:
     def _check_spec(self, table: dict[str, Any], spec: dict[str, str]) -> list[str]:
         keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
         if sorted(spec) != sorted(keys):
-            raise QueryFailed(f"INVALID_PARTITION_VALUE: partition spec {spec} does not match partition keys {keys}")
+            raise QueryFailed(
+                f"INVALID_PARTITION_VALUE: partition spec {spec} does not match partition "
+                f"keys {keys}"
+            )
         return [spec[k] for k in keys]
 
     def _add_partitions(self, run: QuerySession, statement: sql.AddPartitions) -> QueryOutcome:
@@ -478,7 +486,9 @@ class AthenaEngine:
             if tuple(values) in known:
                 if statement.if_not_exists:
                     continue
-                raise QueryFailed(f"ALREADY_EXISTS: Partition already exists: {database}.{name} {spec}")
+                raise QueryFailed(
+                    f"ALREADY_EXISTS: Partition already exists: {database}.{name} {spec}"
+                )
             where = as_folder(location) if location else self._partition_location(table, spec)
             new.append(partition_input(table, values, where))
         if new:
@@ -493,7 +503,9 @@ class AthenaEngine:
             if tuple(values) not in known:
                 if statement.if_exists:
                     continue
-                raise QueryFailed(f"PARTITION_NOT_FOUND: Partition does not exist: {database}.{name} {spec}")
+                raise QueryFailed(
+                    f"PARTITION_NOT_FOUND: Partition does not exist: {database}.{name} {spec}"
+                )
             self.catalog.delete_partition(database, name, values)
         return QueryOutcome("DDL")
 

@@ -58,7 +58,9 @@ class Expressions:
             for cls, op in _COMPARISON.items():
                 if type(node) is cls:
                     return self.comparison(node, op, scope)
-            raise fail("NOT_SUPPORTED", f"Unsupported expression: {node.sql(dialect='trino')}", node)
+            raise fail(
+                "NOT_SUPPORTED", f"Unsupported expression: {node.sql(dialect='trino')}", node
+            )
         return handler(node, scope)
 
     # --- literals ---------------------------------------------------------------------------
@@ -104,7 +106,9 @@ class Expressions:
     def _HexString(self, node: exp.HexString, scope: Scope) -> Typed:
         hexdigits = node.this
         if len(hexdigits) % 2:
-            raise fail("INVALID_LITERAL", "Binary literal must contain an even number of digits", node)
+            raise fail(
+                "INVALID_LITERAL", "Binary literal must contain an even number of digits", node
+            )
         escaped = "".join(f"\\x{hexdigits[i : i + 2]}" for i in range(0, len(hexdigits), 2))
         return Typed(f"'{escaped}'::BLOB", ty.VARBINARY)
 
@@ -128,7 +132,9 @@ class Expressions:
             try:
                 value = dt.date.fromisoformat(text.strip())
             except ValueError:
-                raise fail("INVALID_LITERAL", f"'{text}' is not a valid date literal", node) from None
+                raise fail(
+                    "INVALID_LITERAL", f"'{text}' is not a valid date literal", node
+                ) from None
             return Typed(f"DATE '{value.isoformat()}'", ty.DATE, value)
         return self.cast(self._Literal(node.this, scope), ty.from_sqlglot(node.to), node)
 
@@ -144,7 +150,9 @@ class Expressions:
                 int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
             )
         except ValueError:
-            raise fail("INVALID_LITERAL", f"'{text}' is not a valid timestamp literal", node) from None
+            raise fail(
+                "INVALID_LITERAL", f"'{text}' is not a valid timestamp literal", node
+            ) from None
         if precision > 6:
             raise fail("NOT_SUPPORTED", f"Timestamp precision {precision} is not supported", node)
         micros = int((fraction + "000000")[:6]) if fraction else 0
@@ -366,7 +374,8 @@ class Expressions:
         value = self.expr(node, scope)
         if value.type.name not in ("boolean", "unknown"):
             raise fail(
-                "TYPE_MISMATCH", f"Value of {what} must evaluate to a boolean (actual: {value.type})",
+                "TYPE_MISMATCH",
+                f"Value of {what} must evaluate to a boolean (actual: {value.type})",
                 node,
             )
         return value
@@ -398,7 +407,11 @@ class Expressions:
     def comparison(self, node: exp.Expression, op: str, scope: Scope) -> Typed:
         left = self.expr(node.this, scope)
         right_node = node.expression
-        if isinstance(right_node, exp.Anonymous) and right_node.name.upper() in ("ALL", "ANY", "SOME"):
+        if isinstance(right_node, exp.Anonymous) and right_node.name.upper() in (
+            "ALL",
+            "ANY",
+            "SOME",
+        ):
             # `x < ALL (VALUES ...)`: the parser took ALL for a function name.
             kind = exp.All if right_node.name.upper() == "ALL" else exp.Any
             right_node = kind(this=right_node.expressions[0])
@@ -409,8 +422,10 @@ class Expressions:
 
     def compare(self, op: str, left: Typed, right: Typed, node: exp.Expression) -> Typed:
         common = ty.common_super_type(left.type, right.type)
-        if common is None or (op in ("<", "<=", ">", ">=") and not ty.orderable(common)) or (
-            op in ("=", "<>") and not ty.comparable(common) and common.name != "map"
+        if (
+            common is None
+            or (op in ("<", "<=", ">", ">=") and not ty.orderable(common))
+            or (op in ("=", "<>") and not ty.comparable(common) and common.name != "map")
         ):
             raise fail(
                 "TYPE_MISMATCH",
@@ -439,11 +454,15 @@ class Expressions:
             query = query.this
         translated = self.t.query(query, scope)
         if len(translated.columns) != 1:
-            raise fail("SYNTAX_ERROR", "Multiple columns returned by subquery are not yet supported", node)
+            raise fail(
+                "SYNTAX_ERROR", "Multiple columns returned by subquery are not yet supported", node
+            )
         column_type = translated.columns[0][1]
         common = ty.common_super_type(left.type, column_type)
         if common is None:
-            raise fail("TYPE_MISMATCH", f"Cannot apply operator: {left.type} {op} {column_type}", node)
+            raise fail(
+                "TYPE_MISMATCH", f"Cannot apply operator: {left.type} {op} {column_type}", node
+            )
         a = self.coerce(left, common, node)
         word = "ALL" if isinstance(right, exp.All) else "ANY"
         inner = self.t.fresh("q")
@@ -464,7 +483,9 @@ class Expressions:
         left, right = self.expr(node.this, scope), self.expr(node.expression, scope)
         common = ty.common_super_type(left.type, right.type)
         if common is None:
-            raise fail("TYPE_MISMATCH", f"Cannot apply operator: {left.type} {op} {right.type}", node)
+            raise fail(
+                "TYPE_MISMATCH", f"Cannot apply operator: {left.type} {op} {right.type}", node
+            )
         a, b = self.coerce(left, common, node), self.coerce(right, common, node)
         return Typed(f"({a.sql} {op} {b.sql})", ty.BOOLEAN)
 
@@ -499,7 +520,9 @@ class Expressions:
             column_type = translated.columns[0][1]
             common = ty.common_super_type(value.type, column_type)
             if common is None:
-                raise fail("TYPE_MISMATCH", f"Cannot apply IN: {value.type} and {column_type}", node)
+                raise fail(
+                    "TYPE_MISMATCH", f"Cannot apply IN: {value.type} and {column_type}", node
+                )
             alias = self.t.fresh("q")
             column = self.coerce(
                 Typed(f"{alias}.{quote(translated.columns[0][0])}", column_type), common, node
@@ -533,12 +556,12 @@ class Expressions:
         value, pattern = self.expr(node.this, scope), self.expr(node.expression, scope)
         for operand in (value, pattern) + ((escape,) if escape else ()):
             if not (operand.type.is_string or operand.type.is_unknown):
-                raise fail(
-                    "TYPE_MISMATCH", f"Cannot apply operator LIKE to {operand.type}", node
-                )
+                raise fail("TYPE_MISMATCH", f"Cannot apply operator LIKE to {operand.type}", node)
         if escape is not None:
             if escape.is_literal and len(escape.value or "") != 1:
-                raise fail("INVALID_FUNCTION_ARGUMENT", "Escape string must be a single character", node)
+                raise fail(
+                    "INVALID_FUNCTION_ARGUMENT", "Escape string must be a single character", node
+                )
         # DuckDB's LIKE has no default escape character, like Trino's.
         word = "NOT LIKE" if node.args.get("negate") else "LIKE"
         if escape is not None:
@@ -565,7 +588,9 @@ class Expressions:
                 test = self.compare("=", operand, condition, condition_node).sql
             else:
                 if condition.type.name not in ("boolean", "unknown"):
-                    raise fail("TYPE_MISMATCH", "CASE WHEN clause must be a boolean", condition_node)
+                    raise fail(
+                        "TYPE_MISMATCH", "CASE WHEN clause must be a boolean", condition_node
+                    )
                 test = condition.sql
             parts.append(f"WHEN {test} THEN {self.coerce(result, result_type, node).sql}")
         tail = f" ELSE {self.coerce(otherwise, result_type, node).sql}" if otherwise else ""
@@ -575,7 +600,9 @@ class Expressions:
         condition = self.boolean(node.this, scope, "IF")
         true = self.expr(node.args["true"], scope)
         false_node = node.args.get("false")
-        false = self.expr(false_node, scope) if false_node is not None else Typed("NULL", ty.UNKNOWN)
+        false = (
+            self.expr(false_node, scope) if false_node is not None else Typed("NULL", ty.UNKNOWN)
+        )
         result = ty.common_of([true.type, false.type], "IF results")
         return Typed(
             f"(CASE WHEN {condition.sql} THEN {self.coerce(true, result, node).sql} "
@@ -618,9 +645,7 @@ class Expressions:
                 raise fail("INVALID_FUNCTION_ARGUMENT", "Row subscript must be a constant", node)
             position = index.value
             if not 1 <= position <= len(base.type.fields):
-                raise fail(
-                    "INVALID_FUNCTION_ARGUMENT", f"Invalid field index: {position}", node
-                )
+                raise fail("INVALID_FUNCTION_ARGUMENT", f"Invalid field index: {position}", node)
             name, t = base.type.fields[position - 1]
             return Typed(f"({base.sql}).{quote(ty.field_name(name, position - 1))}", t)
         if base.type.is_unknown:
@@ -634,7 +659,9 @@ class Expressions:
         translated = self.t.with_modifiers(node, translated, scope)
         if len(translated.columns) != 1:
             # A multi-column scalar subquery is a row in Trino.
-            raise fail("NOT_SUPPORTED", "Multiple columns returned by subquery are not supported", node)
+            raise fail(
+                "NOT_SUPPORTED", "Multiple columns returned by subquery are not supported", node
+            )
         return Typed(f"({translated.sql})", translated.columns[0][1])
 
     def _Select(self, node: exp.Select, scope: Scope) -> Typed:
@@ -705,7 +732,9 @@ class Expressions:
         from orders_pipeline.local_stack.athena import functions
 
         args = [node.this, node.args.get("start"), node.args.get("length")]
-        return functions.call_named(self.t, "substr", [a for a in args if a is not None], node, scope)
+        return functions.call_named(
+            self.t, "substr", [a for a in args if a is not None], node, scope
+        )
 
     def _StrPosition(self, node: exp.StrPosition, scope: Scope) -> Typed:
         from orders_pipeline.local_stack.athena import functions

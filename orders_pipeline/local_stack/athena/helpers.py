@@ -21,16 +21,16 @@ class Udf:
     returns: str
 
 
-V, B, I, D, BOOL = "VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN"
+V, B, INT, D, BOOL = "VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN"
 
 UDFS: dict[str, Udf] = {
     "raise": Udf(pf.raise_error, (V,), V),
     "check": Udf(pf.check, (BOOL, V), BOOL),
     "url_encode": Udf(pf.url_encode, (V,), V),
     "url_decode": Udf(pf.url_decode, (V,), V),
-    "decimal_divide": Udf(pf.decimal_divide, (V, V, I), V),
-    "decimal_modulus": Udf(pf.decimal_modulus, (V, V, I), V),
-    "decimal_truncate": Udf(pf.decimal_truncate, (V, I), V),
+    "decimal_divide": Udf(pf.decimal_divide, (V, V, INT), V),
+    "decimal_modulus": Udf(pf.decimal_modulus, (V, V, INT), V),
+    "decimal_truncate": Udf(pf.decimal_truncate, (V, INT), V),
     "double_text": Udf(pf.java_double, (D, BOOL), V),
     "double_json": Udf(pf.double_json, (D,), "JSON"),
     "json_parse": Udf(pf.json_parse, (V,), "JSON"),
@@ -50,7 +50,9 @@ UDFS: dict[str, Udf] = {
     "regexp_count": Udf(pf.regexp_count, (V, V), B),
     "regexp_position": Udf(pf.regexp_position, (V, V, B, B), B),
     "regexp_replace": Udf(pf.regexp_replace, (V, V, V), V),
-    "regexp_segments": Udf(pf.regexp_segments, (V, V), "STRUCT(t VARCHAR, m BOOLEAN, g VARCHAR[])[]"),
+    "regexp_segments": Udf(
+        pf.regexp_segments, (V, V), "STRUCT(t VARCHAR, m BOOLEAN, g VARCHAR[])[]"
+    ),
     "regexp_split": Udf(pf.regexp_split, (V, V), "VARCHAR[]"),
     "replace_all": Udf(pf.replace_all, (V, V, V), V),
     "strpos_instance": Udf(pf.strpos_instance, (V, V, B), B),

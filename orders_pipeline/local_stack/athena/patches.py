@@ -425,7 +425,9 @@ def _stored_results(backend: AthenaBackend, execution: Any) -> QueryResults:
     try:
         data = objects.read_object(bucket, key)
     except (FileNotFoundError, KeyError, AttributeError):
-        raise _InvalidRequest(f"Query results of {execution.id} are no longer in {location}")
+        raise _InvalidRequest(
+            f"Query results of {execution.id} are no longer in {location}"
+        ) from None
     columns = list(getattr(execution, "columns", []) or [])
     if key.endswith(".csv"):
         try:
@@ -544,7 +546,10 @@ def delete_prepared_statement(self: AthenaResponse) -> str:
 def list_prepared_statements(self: AthenaResponse) -> str:
     group = _group(self)
     found = [
-        {"StatementName": s.statement_name, "LastModifiedTime": _statement_dict(s)["LastModifiedTime"]}
+        {
+            "StatementName": s.statement_name,
+            "LastModifiedTime": _statement_dict(s)["LastModifiedTime"],
+        }
         for (g, _), s in sorted(self.athena_backend.prepared_statements.items())
         if g == group
     ]
@@ -558,10 +563,10 @@ def batch_get_prepared_statement(self: AthenaResponse) -> str:
     for name in self._get_param("PreparedStatementNames") or []:
         statement = self.athena_backend.prepared_statements.get((group, name))
         if statement is None:
-            missing.append({"StatementName": name, "ErrorCode": "INVALID_INPUT",
-                            "ErrorMessage": f"Prepared statement {name} was not found"})  # fmt: skip
+            message = f"Prepared statement {name} was not found"
+            missing.append(
+                {"StatementName": name, "ErrorCode": "INVALID_INPUT", "ErrorMessage": message}
+            )
         else:
             found.append(_statement_dict(statement))
-    return json.dumps(
-        {"PreparedStatements": found, "UnprocessedPreparedStatementNames": missing}
-    )
+    return json.dumps({"PreparedStatements": found, "UnprocessedPreparedStatementNames": missing})

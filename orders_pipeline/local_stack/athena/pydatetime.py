@@ -115,7 +115,9 @@ def java_format(pattern: str, values: list[str | None], kinds: list[str]) -> str
                 text = text[0] + text[1:].rjust(int(width) - 1, "0")
             else:
                 text = text.ljust(int(width)) if "-" in flags else text.rjust(int(width), fill)
-        upper = time_prefix == "T" if time_prefix else conversion.isupper() and conversion not in "XEG"
+        upper = (
+            time_prefix == "T" if time_prefix else conversion.isupper() and conversion not in "XEG"
+        )
         out.append(text.upper() if upper else text)
     out.append(pattern[position:])
     return "".join(out)

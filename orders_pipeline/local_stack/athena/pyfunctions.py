@@ -46,10 +46,10 @@ def decimal_modulus(a: str, b: str, scale: int) -> str:
 
 def decimal_truncate(a: str, digits: int) -> str:
     x = Decimal(a)
-    return str(x.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN, context=_EXACT)) if (
-        digits >= 0
-    ) else str(
-        (x.scaleb(digits).quantize(Decimal(1), rounding=ROUND_DOWN)).scaleb(-digits)
+    return (
+        str(x.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN, context=_EXACT))
+        if (digits >= 0)
+        else str((x.scaleb(digits).quantize(Decimal(1), rounding=ROUND_DOWN)).scaleb(-digits))
     )
 
 
@@ -398,7 +398,10 @@ def regexp_like(text: str, pattern: str) -> bool:
 
 def _check_group(regex: re.Pattern[str], group: int) -> None:
     if group < 0 or group > regex.groups:
-        fail("INVALID_FUNCTION_ARGUMENT", f"Pattern has {regex.groups} groups. Cannot access group {group}")
+        fail(
+            "INVALID_FUNCTION_ARGUMENT",
+            f"Pattern has {regex.groups} groups. Cannot access group {group}",
+        )
 
 
 def regexp_extract(text: str, pattern: str, group: int = 0) -> str | None:
@@ -450,7 +453,9 @@ def java_replacement(replacement: str, match: re.Match[str]) -> str:
             if replacement[i] == "{":
                 end = replacement.find("}", i)
                 if end < 0:
-                    fail("INVALID_FUNCTION_ARGUMENT", "named capturing group is missing trailing '}'")
+                    fail(
+                        "INVALID_FUNCTION_ARGUMENT", "named capturing group is missing trailing '}'"
+                    )
                 name = replacement[i + 1 : end]
                 if name not in match.re.groupindex:
                     fail("INVALID_FUNCTION_ARGUMENT", f"No group with name {{{name}}}")
@@ -564,7 +569,10 @@ def split_to_map(text: str, entry: str, key_value: str) -> dict[str, str]:
             continue
         key, sep, value = item.partition(key_value)
         if not sep:
-            fail("INVALID_FUNCTION_ARGUMENT", f"Key-value delimiter must appear exactly once in each entry. Bad input: '{item}'")
+            fail(
+                "INVALID_FUNCTION_ARGUMENT",
+                f"Key-value delimiter must appear exactly once in each entry. Bad input: '{item}'",
+            )
         if key in result:
             fail("INVALID_FUNCTION_ARGUMENT", f"Duplicate keys ({key}) are not allowed")
         result[key] = value
@@ -597,13 +605,16 @@ def luhn_check(text: str) -> bool:
 
 def hamming_distance(a: str, b: str) -> int:
     if len(a) != len(b):
-        fail("INVALID_FUNCTION_ARGUMENT", "The input strings to hamming_distance function must have the same length")
+        fail(
+            "INVALID_FUNCTION_ARGUMENT",
+            "The input strings to hamming_distance function must have the same length",
+        )
     return sum(x != y for x, y in zip(a, b, strict=True))
 
 
 def from_base(text: str, radix: int) -> int:
     if not 2 <= radix <= 36:
-        fail("INVALID_FUNCTION_ARGUMENT", f"Radix must be between 2 and 36")
+        fail("INVALID_FUNCTION_ARGUMENT", "Radix must be between 2 and 36")
     try:
         value = int(text, radix)
     except ValueError:
@@ -632,7 +643,11 @@ def bit_count(value: int, bits: int) -> int:
         fail("INVALID_FUNCTION_ARGUMENT", "Bits specified in bit_count must be between 2 and 64")
     low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     if not low <= value <= high:
-        fail("INVALID_FUNCTION_ARGUMENT", f"Number must be representable with the bits specified. {value} cannot be represented with {bits} bits")
+        fail(
+            "INVALID_FUNCTION_ARGUMENT",
+            f"Number must be representable with the bits specified. {value} cannot be "
+            f"represented with {bits} bits",
+        )
     return bin(value & ((1 << bits) - 1)).count("1")
 
 

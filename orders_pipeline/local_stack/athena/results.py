@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
+import zoneinfo
 from decimal import Context as DecimalContext
 from decimal import Decimal
 from typing import Any
-
-import zoneinfo
 
 from sqlglot import exp
 
@@ -176,19 +174,21 @@ def _typed_text(value: Any, t: T) -> str | None:
         items = list(value.items()) if isinstance(value, dict) else list(value)
         ordered = java_hash_map_order(items, t.key)
         return (
-            "{"
-            + ", ".join(f"{_nested(k, t.key)}={_nested(v, t.value)}" for k, v in ordered)
-            + "}"
+            "{" + ", ".join(f"{_nested(k, t.key)}={_nested(v, t.value)}" for k, v in ordered) + "}"
         )
     if n == "row":
         values = list(value.values()) if isinstance(value, dict) else list(value)
         if all(f is None for f, _ in t.fields):
-            return "{" + ", ".join(_nested(v, ft) for v, (_, ft) in zip(values, t.fields)) + "}"
+            return (
+                "{"
+                + ", ".join(_nested(v, ft) for v, (_, ft) in zip(values, t.fields, strict=False))
+                + "}"
+            )
         return (
             "{"
             + ", ".join(
                 f"{f or ty.field_name(f, i)}={_nested(v, ft)}"
-                for i, (v, (f, ft)) in enumerate(zip(values, t.fields))
+                for i, (v, (f, ft)) in enumerate(zip(values, t.fields, strict=False))
             )
             + "}"
         )
@@ -219,7 +219,7 @@ def java_hash_map_order(items: list[tuple[Any, Any]], key_type: T) -> list[tuple
     while len(items) > capacity * 0.75:
         capacity *= 2
     buckets: dict[int, list[tuple[Any, Any]]] = {}
-    for (key, val), h in zip(items, hashes):
+    for (key, val), h in zip(items, hashes, strict=True):
         spread = h ^ (h >> 16)
         buckets.setdefault(spread & (capacity - 1), []).append((key, val))
     return [entry for index in sorted(buckets) for entry in buckets[index]]

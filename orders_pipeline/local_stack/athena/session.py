@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import base64
-import shutil
 import datetime as dt
 import json
+import shutil
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,7 +195,9 @@ class QuerySession:
         """A catalog table for the translator: a DuckDB view over its (pruned) files, or the
         query of a catalog view."""
         if not isinstance(node.this, exp.Identifier):
-            raise QueryFailed(f"FUNCTION_NOT_FOUND: Table function '{node.this.sql()}' not registered")
+            raise QueryFailed(
+                f"FUNCTION_NOT_FOUND: Table function '{node.this.sql()}' not registered"
+            )
         ref = sql.table_ref(node)
         if ref.database is None:
             ref = sql.TableRef(self._database, ref.name)
@@ -335,7 +337,10 @@ class QuerySession:
         if not self.hidden:
             return f"SELECT {', '.join(selected + partition_columns)} FROM {reader}"
         reader = reader[:-1] + ", filename=true)"
-        hidden = [self._hidden_value(f, "filename") for f in ("$path", "$file_size", "$file_modified_time")]
+        hidden = [
+            self._hidden_value(f, "filename")
+            for f in ("$path", "$file_size", "$file_modified_time")
+        ]
         return f"SELECT {', '.join(selected + partition_columns + hidden)} FROM {reader}"
 
     def _hidden_value(self, column: str, filename: str) -> str:
@@ -352,12 +357,15 @@ class QuerySession:
                 if value is None:
                     text = "NULL"
                 else:
-                    moment = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+                    moment = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
                     text = f"{{'i': CAST('{moment}+00' AS TIMESTAMPTZ), 'z': 'UTC'}}"
             cases.append(f"WHEN {_literal(local)} THEN {text}")
         t = HIDDEN_COLUMNS[column]
         fallback = f"CAST(NULL AS {t.duck()})"
-        return f"CAST(CASE {filename} {' '.join(cases)} ELSE {fallback} END AS {t.duck()}) AS {sql.encode_identifier(column)}"
+        return (
+            f"CAST(CASE {filename} {' '.join(cases)} ELSE {fallback} END AS {t.duck()}) "
+            f"AS {sql.encode_identifier(column)}"
+        )
 
     @staticmethod
     def _json_key_spelling(files: list[Path]) -> dict[str, str]:

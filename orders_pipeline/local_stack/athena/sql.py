@@ -216,7 +216,10 @@ def _ctas_properties(create: exp.Create) -> Properties:
         elif isinstance(prop, exp.Property):
             key, value = prop.name.lower(), prop.args["value"]
             if key not in _CTAS_PROPERTIES:
-                raise AthenaSqlError(f"INVALID_TABLE_PROPERTY: Catalog 'awsdatacatalog' table property '{key}' does not exist")
+                raise AthenaSqlError(
+                    "INVALID_TABLE_PROPERTY: Catalog 'awsdatacatalog' table property "
+                    f"'{key}' does not exist"
+                )
             if isinstance(value, exp.Array):
                 names = [e.name.lower() for e in value.expressions]
                 if key == "bucketed_by":
@@ -296,9 +299,11 @@ def _reject_outside_athena(sql: str, tree: exp.Expression) -> None:
         elif token.token_type == TokenType.R_PAREN and calls:
             calls.pop()
         inside_call = bool(calls) and calls[-1] in ("TRIM", "SUBSTRING", "EXTRACT", "POSITION")
-        if before.token_type in (TokenType.FROM, TokenType.JOIN) and (
-            token.token_type == TokenType.STRING
-        ) and not inside_call:
+        if (
+            before.token_type in (TokenType.FROM, TokenType.JOIN)
+            and (token.token_type == TokenType.STRING)
+            and not inside_call
+        ):
             start = token.col - len(token.text) - 1  # sqlglot's col is where the token ends
             raise AthenaSqlError(
                 f"SYNTAX_ERROR: line {token.line}:{start}: mismatched input '{token.text}': "

@@ -122,9 +122,7 @@ def _properties(text: str) -> tuple[dict[str, str], list[str]]:
     """`format = 'PARQUET', partitioned_by = ARRAY['dt']` -> values and the partition columns."""
     values: dict[str, str] = {}
     partitioned: list[str] = []
-    for m in re.finditer(
-        rf"(\w+)\s*=\s*({_STRING}|ARRAY\s*\[[^\]]*\]|[\w.]+)", text, re.I
-    ):
+    for m in re.finditer(rf"(\w+)\s*=\s*({_STRING}|ARRAY\s*\[[^\]]*\]|[\w.]+)", text, re.I):
         key, value = m.group(1).lower(), m.group(2)
         if key == "partitioned_by":
             partitioned = [string_value(v).lower() for v in re.findall(_STRING, value)]
@@ -137,7 +135,9 @@ def _properties(text: str) -> tuple[dict[str, str], list[str]]:
 
 def parse_utility(sql: str) -> Utility | None:
     text = sql.strip().rstrip(";").strip()
-    if m := re.fullmatch(rf"(?:DESCRIBE|DESC)\s+(EXTENDED\s+|FORMATTED\s+)?{_TABLE}", text, re.I | re.S):
+    if m := re.fullmatch(
+        rf"(?:DESCRIBE|DESC)\s+(EXTENDED\s+|FORMATTED\s+)?{_TABLE}", text, re.I | re.S
+    ):
         return Describe(m.group(2), bool(m.group(1)))
     if m := re.fullmatch(rf"SHOW\s+CREATE\s+(TABLE|VIEW)\s+{_TABLE}", text, re.I):
         return ShowCreateTable(m.group(2), m.group(1).upper() == "VIEW")
@@ -147,7 +147,9 @@ def parse_utility(sql: str) -> Utility | None:
         rf"SHOW\s+COLUMNS\s+(?:IN|FROM)\s+{_TABLE}(?:\s+(?:IN|FROM)\s+({_NAME}))?", text, re.I
     ):
         return ShowColumns(m.group(1), unquote(m.group(2)) if m.group(2) else None)
-    if m := re.fullmatch(rf"SHOW\s+(?:DATABASES|SCHEMAS)(?:\s+(?:LIKE\s+)?({_STRING}))?", text, re.I):
+    if m := re.fullmatch(
+        rf"SHOW\s+(?:DATABASES|SCHEMAS)(?:\s+(?:LIKE\s+)?({_STRING}))?", text, re.I
+    ):
         return ShowDatabases(string_value(m.group(1)) if m.group(1) else None)
     if m := re.match(r"EXPLAIN\s+(ANALYZE\s+)?(?:(VERBOSE)\s+)?(\(([^)]*)\)\s*)?", text, re.I):
         options = m.group(4) or ""
@@ -159,7 +161,9 @@ def parse_utility(sql: str) -> Utility | None:
         start = m.end() - 1
         end = _matching_paren(text, start)
         query = text[start + 1 : end]
-        after = re.fullmatch(rf"\s*TO\s+({_STRING})\s*(?:WITH\s*\((.*)\))?\s*", text[end + 1 :], re.I | re.S)
+        after = re.fullmatch(
+            rf"\s*TO\s+({_STRING})\s*(?:WITH\s*\((.*)\))?\s*", text[end + 1 :], re.I | re.S
+        )
         if after is None:
             raise AthenaError("SYNTAX_ERROR", "UNLOAD (query) TO 's3://...' WITH (...) expected")
         values, partitioned = _properties(after.group(2) or "")
@@ -201,7 +205,9 @@ def split_arguments(text: str) -> list[str]:
 def bind_parameters(sql: str, parameters: list[str]) -> str:
     """The statement with each `?` replaced, in order, by a parameter's SQL text (Athena's
     ExecutionParameters and EXECUTE ... USING)."""
-    tokens = [t for t in sqlglot.tokenize(sql, dialect=AthenaSql) if t.token_type == TokenType.PLACEHOLDER]
+    tokens = [
+        t for t in sqlglot.tokenize(sql, dialect=AthenaSql) if t.token_type == TokenType.PLACEHOLDER
+    ]
     if len(tokens) != len(parameters):
         raise AthenaError(
             "INVALID_PARAMETER_USAGE",
@@ -215,7 +221,9 @@ def bind_parameters(sql: str, parameters: list[str]) -> str:
         offsets.append(offsets[-1] + len(line) + 1)
     out, last = [], 0
     for token, parameter in zip(tokens, parameters, strict=True):
-        position = token.start if hasattr(token, "start") else offsets[token.line - 1] + token.col - 1
+        position = (
+            token.start if hasattr(token, "start") else offsets[token.line - 1] + token.col - 1
+        )
         out.append(sql[last:position])
         out.append(parameter)
         last = position + 1

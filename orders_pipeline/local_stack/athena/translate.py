@@ -166,13 +166,18 @@ class Translator:
         types = [ty.common_of([r[i].type for r in rows], "values") for i in range(width)]
         names = [f"_col{i}" for i in range(width)]
         rendered = ", ".join(
-            "(" + ", ".join(self.expressions.coerce(c, t, node).sql for c, t in zip(r, types, strict=True)) + ")"
+            "("
+            + ", ".join(
+                self.expressions.coerce(c, t, node).sql for c, t in zip(r, types, strict=True)
+            )
+            + ")"
             for r in rows
         )
         duck = self.fresh("v")
         cols = ", ".join(quote(n) for n in names)
         return Translated(
-            f"SELECT * FROM (VALUES {rendered}) AS {duck}({cols})", list(zip(names, types, strict=True))
+            f"SELECT * FROM (VALUES {rendered}) AS {duck}({cols})",
+            list(zip(names, types, strict=True)),
         )
 
     def set_operation(self, node: exp.SetOperation, parent: Scope | None) -> Translated:
@@ -253,7 +258,9 @@ class Translator:
         if distinct is not None and distinct.args.get("on"):
             raise fail("NOT_SUPPORTED", "DISTINCT ON is not supported", node)
         select_list = ", ".join(f"{t.sql} AS {quote(n)}" for n, t in projections)
-        text = f"SELECT {'DISTINCT ' if distinct else ''}{select_list}{from_sql}{where}{group}{having}"
+        text = (
+            f"SELECT {'DISTINCT ' if distinct else ''}{select_list}{from_sql}{where}{group}{having}"
+        )
         text += self._order_limit(node, scope, projections, distinct=bool(distinct))
         return Translated(text, [(n, t.type) for n, t in projections])
 
@@ -268,7 +275,8 @@ class Translator:
             scope.aggregate_ok = was
         if typed.type.name not in ("boolean", "unknown"):
             raise fail(
-                "TYPE_MISMATCH", f"{clause} clause must evaluate to a boolean: actual type {typed.type}",
+                "TYPE_MISMATCH",
+                f"{clause} clause must evaluate to a boolean: actual type {typed.type}",
                 node,
             )
         return typed.sql
@@ -290,7 +298,9 @@ class Translator:
             return [(item.expression.name.lower(), typed)]
         return [(f"_col{start}", typed)]
 
-    def _star(self, scope: Scope, table: str | None, node: exp.Expression) -> list[tuple[str, Typed]]:
+    def _star(
+        self, scope: Scope, table: str | None, node: exp.Expression
+    ) -> list[tuple[str, Typed]]:
         found = []
         relations = [r for r in scope.relations if table is None or r.alias == table]
         if table is not None and not relations:
@@ -315,7 +325,9 @@ class Translator:
                 word = "ROLLUP" if isinstance(node, exp.Rollup) else "CUBE"
                 return f"{word} (" + ", ".join(key(e) for e in node.expressions) + ")"
             if isinstance(node, exp.GroupingSets):
-                items = [sets(e) if isinstance(e, exp.Tuple) else f"({key(e)})" for e in node.expressions]
+                items = [
+                    sets(e) if isinstance(e, exp.Tuple) else f"({key(e)})" for e in node.expressions
+                ]
                 return "GROUPING SETS (" + ", ".join(items) + ")"
             if isinstance(node, exp.Paren):
                 return key(node.this)
@@ -404,7 +416,8 @@ class Translator:
             output_index = int(node.name) - 1
             if not 0 <= output_index < len(outputs):
                 raise fail(
-                    "INVALID_COLUMN_REFERENCE", f"ORDER BY position {node.name} is not in select list",
+                    "INVALID_COLUMN_REFERENCE",
+                    f"ORDER BY position {node.name} is not in select list",
                     node,
                 )
         elif isinstance(node, exp.Column) and not node.table:
@@ -520,7 +533,8 @@ class Translator:
             original = columns
             columns = [(n, t) for n, (_, t) in zip(column_aliases, columns, strict=True)]
             renamed = ", ".join(
-                f"{quote(o)} AS {quote(n)}" for (o, _), (n, _) in zip(original, columns, strict=True)
+                f"{quote(o)} AS {quote(n)}"
+                for (o, _), (n, _) in zip(original, columns, strict=True)
             )
         scope.relations.append(Relation(alias or name, duck, columns, dict(source.hidden)))
         if renamed:
@@ -540,7 +554,9 @@ class Translator:
         width = sum(
             len(a.type.element.fields)
             if a.type.name == "array" and a.type.element.name == "row"
-            else 2 if a.type.name == "map" else 1
+            else 2
+            if a.type.name == "map"
+            else 1
             for a in arrays
         )
         expand_rows = not column_aliases or len(column_aliases) >= width + (
@@ -595,9 +611,7 @@ class Translator:
         if method:
             raise fail("NOT_SUPPORTED", f"{method} JOIN is not supported", join)
         target = join.this
-        lateral_ok = isinstance(target, exp.Unnest) or (
-            isinstance(target, exp.Lateral)
-        )
+        lateral_ok = isinstance(target, exp.Unnest) or (isinstance(target, exp.Lateral))
         before = len(scope.relations)
         # The right side of a join sees the left side only when it is an UNNEST (Trino's rule).
         item = self.from_item(target, scope, lateral=lateral_ok)

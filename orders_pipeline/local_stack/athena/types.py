@@ -301,7 +301,9 @@ def from_sqlglot(node: exp.DataType, default_timestamp: int = 3) -> T:
         fields: list[tuple[str | None, T]] = []
         for item in node.expressions:
             if isinstance(item, exp.ColumnDef):
-                fields.append((item.name.lower(), from_sqlglot(item.args["kind"], default_timestamp)))
+                fields.append(
+                    (item.name.lower(), from_sqlglot(item.args["kind"], default_timestamp))
+                )
             elif isinstance(item, exp.DataType):
                 fields.append((None, from_sqlglot(item, default_timestamp)))
             else:
@@ -420,8 +422,9 @@ def common_of(types: list[T], what: str) -> T:
         found = common_super_type(result, t)
         if found is None:
             raise AthenaError(
-                "TYPE_MISMATCH", f"All {what} must be the same type or coercible to a common type. "
-                f"Cannot find common type between {result} and {t}"
+                "TYPE_MISMATCH",
+                f"All {what} must be the same type or coercible to a common type. "
+                f"Cannot find common type between {result} and {t}",
             )
         result = found
     return result

@@ -35,7 +35,9 @@ def show_create_table(
     is_view = table.get("TableType") == "VIRTUAL_VIEW"
     if is_view != s.view:
         wanted = "SHOW CREATE VIEW" if is_view else "SHOW CREATE TABLE"
-        raise QueryFailed(f"NOT_SUPPORTED: {database}.{name} is a {'view' if is_view else 'table'}; use {wanted}")
+        raise QueryFailed(
+            f"NOT_SUPPORTED: {database}.{name} is a {'view' if is_view else 'table'}; use {wanted}"
+        )
     if is_view:
         original = decode_view(table.get("ViewOriginalText", ""))["originalSql"]
         lines = catalog_text.show_create_view(database, name, original)
@@ -58,7 +60,9 @@ def show_partitions(
     return _outcome("DDL", ["partition"], [[n] for n in names])
 
 
-def show_columns(engine: AthenaEngine, run: QuerySession, s: statements.ShowColumns) -> QueryOutcome:
+def show_columns(
+    engine: AthenaEngine, run: QuerySession, s: statements.ShowColumns
+) -> QueryOutcome:
     ref = sql.table_ref_text(s.table)
     if s.database:
         ref = sql.TableRef(s.database, ref.name)
