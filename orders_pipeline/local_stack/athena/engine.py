@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import duckdb
 
-from orders_pipeline.local_stack.athena import helpers, sql, statements, utility
+from orders_pipeline.local_stack.athena import sql, statements, utility
 from orders_pipeline.local_stack.athena import types as ty
 from orders_pipeline.local_stack.athena.errors import AthenaError, from_duckdb
 from orders_pipeline.local_stack.athena.results import (
@@ -28,6 +28,7 @@ from orders_pipeline.local_stack.athena.session import (
     QueryRequest,
     QuerySession,
     encode_view,
+    sandbox,
 )
 from orders_pipeline.local_stack.athena.translate import Translated
 from orders_pipeline.local_stack.athena.typed import Typed
@@ -155,7 +156,9 @@ class AthenaEngine:
                 statement = self._prepared_statement(request, statement)
         except (sql.AthenaSqlError, AthenaError) as err:
             raise QueryFailed(str(err)) from None
-        with tempfile.TemporaryDirectory(prefix="athena-") as workdir:
+        # The statement's folder is inside the scratch root its DuckDB database may touch.
+        root = sandbox(self.memory_limit).root
+        with tempfile.TemporaryDirectory(prefix="athena-", dir=root) as workdir:
             run = QuerySession(self.store, self.catalog, request, Path(workdir), self.memory_limit)
             run.modified = self.modified
             if on_session is not None:
@@ -368,7 +371,7 @@ class AthenaEngine:
             value = Typed(sql.encode_identifier(src), src_type)
             cast = translator.expressions.coerce(value, target, None).sql
             casts.append(f"{cast} AS {sql.encode_identifier(col['Name'])}")
-        helpers.register(run.con, translator.helpers - run._registered)
+        run.sandbox.register(translator.helpers)
         casts = ", ".join(casts)
         count = run.con.execute("SELECT count(*) FROM __insert").fetchone()[0]
         keys = [k["Name"] for k in table.get("PartitionKeys", [])]

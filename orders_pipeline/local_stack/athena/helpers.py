@@ -137,8 +137,18 @@ def _nulls_in_nulls_out(function: Callable, keep: bool) -> Callable:
     return call
 
 
-def register(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
-    done: set[str] = set()
+def with_requirements(names: set[str]) -> set[str]:
+    found = set(names)
+    for name in names:
+        found |= with_requirements(set(REQUIRES.get(name, ())))
+    return found
+
+
+def register(
+    con: duckdb.DuckDBPyConnection, names: set[str], already: set[str] | None = None
+) -> None:
+    """Create the helpers `names` need on `con` (those in `already` exist)."""
+    done: set[str] = set(already or ())
 
     def add(name: str) -> None:
         if name in done:
