@@ -27,6 +27,8 @@ UDFS: dict[str, Udf] = {
     "raise": Udf(pf.raise_error, (V,), V),
     "check": Udf(pf.check, (BOOL, V), BOOL),
     "url_encode": Udf(pf.url_encode, (V,), V),
+    "lower": Udf(pf.java_lower, (V,), V),
+    "upper": Udf(pf.java_upper, (V,), V),
     "url_decode": Udf(pf.url_decode, (V,), V),
     "decimal_divide": Udf(pf.decimal_divide, (V, V, INT), V),
     "decimal_modulus": Udf(pf.decimal_modulus, (V, V, INT), V),

@@ -685,6 +685,15 @@ def check(condition: bool | None, message: str) -> bool:
     return False
 
 
+def java_upper(text: str) -> str:
+    """Java's Character.toUpperCase code point by code point (no 'ß' -> 'SS')."""
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in text)
+
+
+def java_lower(text: str) -> str:
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
 def url_encode(text: str) -> str:
     """Java's URLEncoder: space as +, only letters, digits and . - * _ kept."""
     import urllib.parse

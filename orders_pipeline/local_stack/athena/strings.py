@@ -102,8 +102,18 @@ def _concat_ws(c: Call) -> Typed:
 
 
 simple("length", [ty.VARCHAR], ty.BIGINT, "length({0})")
-simple("lower", [ty.VARCHAR], ty.VARCHAR, "lower({0})")
-simple("upper", [ty.VARCHAR], ty.VARCHAR, "upper({0})")
+# Java maps case one code point at a time ('ß' stays 'ß'); DuckDB's full Unicode mapping differs
+# beyond ASCII, where the Python helper gives Java's answer.
+simple(
+    "lower", [ty.VARCHAR], ty.VARCHAR,
+    "(CASE WHEN regexp_matches({0}, '^[\\x00-\\x7F]*$') THEN lower({0}) ELSE __t_lower({0}) END)",
+    ("lower",),
+)  # fmt: skip
+simple(
+    "upper", [ty.VARCHAR], ty.VARCHAR,
+    "(CASE WHEN regexp_matches({0}, '^[\\x00-\\x7F]*$') THEN upper({0}) ELSE __t_upper({0}) END)",
+    ("upper",),
+)  # fmt: skip
 simple("ltrim", [ty.VARCHAR], ty.VARCHAR, "ltrim({0}, ' ')")
 simple("rtrim", [ty.VARCHAR], ty.VARCHAR, "rtrim({0}, ' ')")
 simple("starts_with", [ty.VARCHAR, ty.VARCHAR], ty.BOOLEAN, "starts_with({0}, {1})")
