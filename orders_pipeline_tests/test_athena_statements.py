@@ -228,3 +228,12 @@ def test_older_results_are_read_back_from_their_files(lake, aws_client):
     again = athena.get_query_results(QueryExecutionId=first["QueryExecutionId"])
     assert again["ResultSet"] == expected["ResultSet"]
     assert again["ResultSet"]["Rows"][1]["Data"][:2] == [{}, {"VarCharValue": ""}]
+
+
+def test_partition_pruning_evaluates_the_where_with_trinos_semantics(lake):
+    # substr(x, 0) is '' in Trino (DuckDB's own substring would keep x and prune every day).
+    execution = _ok(lake, "SELECT count(*) FROM orders_raw WHERE substr(dt, 0) = ''")
+    assert _rows(lake["athena"], execution["QueryExecutionId"]) == [["_col0"], ["60"]]
+    pruned = _ok(lake, "SELECT count(*) FROM orders_raw WHERE split_part(dt, '-', 3) = '02'")
+    assert _rows(lake["athena"], pruned["QueryExecutionId"])[1] == ["20"]
+    assert pruned["Statistics"]["DataScannedInBytes"] == lake["sizes"]["2024-01-02"]

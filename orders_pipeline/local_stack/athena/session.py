@@ -22,7 +22,14 @@ from sqlglot import exp
 
 from orders_pipeline.local_stack.athena import helpers, sql
 from orders_pipeline.local_stack.athena import types as ty
-from orders_pipeline.local_stack.athena.translate import Source, Translated, Translator
+from orders_pipeline.local_stack.athena.errors import AthenaError
+from orders_pipeline.local_stack.athena.translate import (
+    Relation,
+    Scope,
+    Source,
+    Translated,
+    Translator,
+)
 from orders_pipeline.local_stack.data_access import (
     GlueCatalog,
     ObjectStore,
@@ -250,7 +257,7 @@ class QuerySession:
         root = node
         while root.parent is not None:
             root = root.parent
-        filters = sql.partition_filters(root, node, keys) if keys else []
+        filters = sql.partition_conjuncts(root, node, keys) if keys else []
         columns = [
             (c["Name"].lower(), ty.from_glue(c["Type"]))
             for c in table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
@@ -269,10 +276,29 @@ class QuerySession:
         self.sandbox.register(translator.helpers)
         return translated, translator
 
-    def _selected(self, database: str, table: dict[str, Any], filters: list[str]) -> list[tuple]:
+    def _pruning(self, keys: list[dict[str, Any]], conjuncts: list[exp.Expression]) -> list[str]:
+        """The conjuncts as DuckDB predicates over the partition values (`p`), translated with
+        Trino's semantics; one the translator refuses prunes nothing (the WHERE still applies)."""
+        columns = [(k["Name"].lower(), ty.from_glue(k["Type"])) for k in keys]
+        translator = Translator(self.resolve, self.request.database)
+        scope = Scope([Relation(None, "p", columns)])
+        kept = []
+        for conjunct in conjuncts:
+            try:
+                typed = translator.expressions.boolean(conjunct, scope, "WHERE")
+            except AthenaError:
+                continue
+            kept.append(typed.sql)
+        self.sandbox.register(translator.helpers)
+        return kept
+
+    def _selected(
+        self, database: str, table: dict[str, Any], conjuncts: list[exp.Expression]
+    ) -> list[tuple]:
         partitions = self.partitions(database, table)
         keys = table.get("PartitionKeys", [])
-        if not filters or not partitions:
+        filters = self._pruning(keys, conjuncts) if conjuncts and partitions else []
+        if not filters:
             return partitions
         rows = ", ".join(
             "("
@@ -311,7 +337,7 @@ class QuerySession:
             self.files[str(path)] = (f"s3://{bucket}/{obj.key}", len(data), modified)
         return files
 
-    def source(self, database: str, table: dict[str, Any], filters: list[str]) -> str:
+    def source(self, database: str, table: dict[str, Any], filters: list[exp.Expression]) -> str:
         self.sources += 1
         view = f"__source_{self.sources}"
         data_format = table_format(table)

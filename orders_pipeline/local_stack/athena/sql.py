@@ -405,8 +405,17 @@ def to_duckdb(tree: exp.Expression) -> str:
 def partition_filters(
     tree: exp.Expression, table: exp.Table, partition_keys: list[str]
 ) -> list[str]:
-    """DuckDB predicates over partition keys only, taken from the WHERE of the single-table SELECT
-    that reads `table` (AND-ed conjuncts); [] when pruning would not be safe."""
+    """DuckDB text of partition_conjuncts (sqlglot's translation; the engine translates them with
+    Trino's semantics)."""
+    return [c.sql(dialect="duckdb") for c in partition_conjuncts(tree, table, partition_keys)]
+
+
+def partition_conjuncts(
+    tree: exp.Expression, table: exp.Table, partition_keys: list[str]
+) -> list[exp.Expression]:
+    """Predicates over partition keys only (columns unqualified), taken from the WHERE of the
+    single-table SELECT that reads `table` (AND-ed conjuncts); [] when pruning would not be
+    safe."""
     select = table.parent_select
     if select is None or select.args.get("joins") or select.args.get("where") is None:
         return []
@@ -430,7 +439,7 @@ def partition_filters(
             bare = conjunct.copy()
             for column in bare.find_all(exp.Column):
                 column.set("table", None)
-            kept.append(bare.sql(dialect="duckdb"))
+            kept.append(bare)
     return kept
 
 
