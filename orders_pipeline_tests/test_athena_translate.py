@@ -191,3 +191,12 @@ def test_execution_parameters_replace_placeholders_outside_strings():
     assert text == "SELECT 1, '?' WHERE a = 'x'"
     with pytest.raises(AthenaError, match="INVALID_PARAMETER_USAGE"):
         statements.bind_parameters("SELECT ?", [])
+
+
+def test_join_using_keeps_one_column_first_in_select_star():
+    rows, types = answer(
+        "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) a (x, p) "
+        "FULL JOIN (VALUES (3, 'c')) b (x, y) USING (x) ORDER BY x"
+    )
+    assert rows == [["1", "a", None], ["2", "b", None], ["3", None, "c"]]
+    assert answer("SELECT x FROM (VALUES 1) a (x) JOIN (VALUES 1) b (x) USING (x)")[0] == [["1"]]

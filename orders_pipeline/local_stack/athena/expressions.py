@@ -261,6 +261,8 @@ class Expressions:
                         if column is not None:
                             return self.fields(column, parts[qualifier + 1 :], node)
         # column[.field...]
+        if parts[0] in scope.using:
+            return self.fields(scope.using[parts[0]], parts[1:], node)
         matches = [
             found
             for relation in scope.relations

@@ -47,6 +47,10 @@ class Scope:
     # Output columns a GROUP BY ordinal / ORDER BY may refer to: (name, Typed).
     outputs: list[tuple[str, Typed]] | None = None
     aggregate_ok: bool = True
+    # JOIN ... USING columns: one column each (unqualified name, first in SELECT *), and the
+    # relations whose own copy of it * leaves out.
+    using: dict[str, Typed] = field(default_factory=dict)
+    using_hidden: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -307,9 +311,15 @@ class Translator:
             raise fail("TABLE_NOT_FOUND", f"Table '{table}' not found", node)
         if not scope.relations:
             raise fail("SYNTAX_ERROR", "SELECT * not allowed in queries without FROM clause", node)
+        hidden: set[tuple[str, str]] = set()
+        if table is None:
+            # JOIN ... USING: the joined columns once, first; then everything else.
+            found = [(name, typed) for name, typed in scope.using.items()]
+            hidden = scope.using_hidden
         for relation in relations:
             for name, t in relation.columns:
-                found.append((name, Typed(f"{relation.duck}.{quote(name)}", t)))
+                if (relation.duck, name) not in hidden:
+                    found.append((name, Typed(f"{relation.duck}.{quote(name)}", t)))
         return found
 
     def group_by(
@@ -632,7 +642,25 @@ class Translator:
                 name = identifier.name.lower()
                 left_col = self._column_in(left_rel, name, join)
                 right_col = self._column_in(right_rel, name, join)
-                conditions.append(f"{left_col.sql} = {right_col.sql}")
+                common = ty.common_super_type(left_col.type, right_col.type)
+                if common is None:
+                    raise fail(
+                        "TYPE_MISMATCH",
+                        f"Column types of USING column {name} are not compatible: "
+                        f"{left_col.type}, {right_col.type}",
+                        join,
+                    )
+                a = self.expressions.coerce(left_col, common, join)
+                b = self.expressions.coerce(right_col, common, join)
+                conditions.append(f"{a.sql} = {b.sql}")
+                # The one column Trino keeps: the left's, the right's, or either for FULL.
+                merged = {"RIGHT": b.sql, "FULL": f"coalesce({a.sql}, {b.sql})"}.get(side, a.sql)
+                scope.using[name] = Typed(merged, common)
+                for relation in scope.relations:
+                    if relation in left_rel + right_rel and any(
+                        c == name for c, _ in relation.columns
+                    ):
+                        scope.using_hidden.add((relation.duck, name))
             return f" {words} JOIN {item} ON " + " AND ".join(conditions)
         if on is None:
             raise fail("SYNTAX_ERROR", "JOIN requires an ON or USING clause", join)
