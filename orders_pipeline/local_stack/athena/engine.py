@@ -94,7 +94,11 @@ def glue_type(t: ty.T, view: bool = False) -> str:
 def statement_type(statement: sql.Statement) -> str:
     if isinstance(statement, sql.Query | sql.InsertInto | statements.Unload | statements.Explain):
         return "DML"
-    if isinstance(statement, sql.ShowTables):
+    if isinstance(
+        statement,
+        sql.ShowTables | statements.ShowCreateTable | statements.ShowPartitions
+        | statements.ShowColumns | statements.ShowDatabases,
+    ):  # fmt: skip
         return "UTILITY"
     return "DDL"
 

@@ -4,6 +4,7 @@ ones are read back from the result files in S3)."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -13,6 +14,7 @@ from typing import Any
 MAX_EXECUTIONS = 10_000
 MAX_AGE_SECONDS = 45 * 24 * 3600
 MAX_CACHED_RESULTS = 32
+EVICT_SCAN = 64
 _FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 # Who hears of an execution kept or let go when an Executions has no on_change of its own (the
 # journal sets it: an Executions rebuilt from a pickle still reports).
@@ -56,7 +58,8 @@ class Executions(OrderedDict):
 
     def _evict(self) -> None:
         now = time.time()
-        for key in list(self.keys()):
+        # The oldest few are enough: executions arrive one at a time.
+        for key in list(itertools.islice(self.keys(), EVICT_SCAN)):
             if len(self) <= self.limit and now - _started(self[key]) <= MAX_AGE_SECONDS:
                 break
             if getattr(self[key], "status", "SUCCEEDED") not in _FINISHED:
@@ -68,6 +71,15 @@ class Executions(OrderedDict):
         """An execution read back from the journal (nothing to write)."""
         with self._lock:
             super().__setitem__(key, value)
+
+    def trim(self) -> None:
+        """Let go of what is over the bounds (after a restore)."""
+        with self._lock:
+            while len(self) > self.limit:
+                before = len(self)
+                self._evict()
+                if len(self) == before:
+                    break
 
     def newest_first(self) -> list[Any]:
         with self._lock:

@@ -100,11 +100,16 @@ class ExecutionsCollection(Collection):
                 continue
             loaded.append((float(row.get("start_time") or 0), athena_backends[account][region],
                            exec_id, row))  # fmt: skip
+        backends = []
         for _, backend, exec_id, row in sorted(loaded, key=lambda item: item[0]):
             execution = restored_execution(backend, exec_id, row)
             backend.executions.put_restored(exec_id, execution)
             if row.get("state") != execution.status:
                 backend.executions.changed(exec_id)
+            if backend not in backends:
+                backends.append(backend)
+        for backend in backends:
+            backend.executions.trim()
 
 
 def _backend(owner: tuple[str, str]) -> AthenaBackend | None:
