@@ -13,6 +13,7 @@ from orders_pipeline.local_stack.athena.functions import (
     agg_call,
     aggregate,
     fail,
+    scalar,
     window_only,
     with_filter,
 )
@@ -237,3 +238,11 @@ def _first_value(c: Call) -> Typed:
 def _nth_value(c: Call) -> Typed:
     c.arity(2)
     return Typed(f"nth_value({c.args[0].sql}, {c.coerce(1, ty.BIGINT)})", c.args[0].type)
+
+
+@scalar("grouping")
+def _grouping(c: Call) -> Typed:
+    """The bit set of the grouping columns a GROUPING SETS / ROLLUP / CUBE row leaves out."""
+    if not c.raw:
+        raise c.mismatch()
+    return Typed(f"CAST(grouping({', '.join(a.sql for a in c.args)}) AS INTEGER)", ty.INTEGER)
