@@ -200,3 +200,30 @@ def test_join_using_keeps_one_column_first_in_select_star():
     )
     assert rows == [["1", "a", None], ["2", "b", None], ["3", None, "c"]]
     assert answer("SELECT x FROM (VALUES 1) a (x) JOIN (VALUES 1) b (x) USING (x)")[0] == [["1"]]
+
+
+def test_array_set_functions_keep_first_occurrence_order_and_nulls():
+    rows, _ = answer(
+        "SELECT array_union(ARRAY[3, 1], ARRAY[2, 3, NULL]), "
+        "array_intersect(ARRAY[3, 1, NULL], ARRAY[NULL, 1]), array_except(ARRAY[1, NULL, 2], ARRAY[2])"
+    )
+    assert rows == [["[3, 1, 2, null]", "[1, null]", "[1, null]"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT sequence(1, 5, -1)",
+        "SELECT sequence(1, 5, 0)",
+        "SELECT repeat('a', -1)",
+        "SELECT sequence(DATE '2024-03-01', DATE '2024-01-01', INTERVAL '1' MONTH)",
+    ],
+)
+def test_what_trino_refuses_is_not_an_empty_array(query):
+    assert kind_of(query) == "INVALID_FUNCTION_ARGUMENT"
+
+
+def test_trim_removes_javas_whitespace():
+    assert answer("SELECT trim(chr(9) || ' x' || chr(10)), ltrim(chr(13) || 'y')")[0] == [
+        ["x", "y"]
+    ]

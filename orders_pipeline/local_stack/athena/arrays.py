@@ -203,15 +203,26 @@ def _comparator_sort(c: Call, array: Typed, x: str, y: str, body: str) -> str:
 def _array_distinct(c: Call) -> Typed:
     c.arity(1)
     array = _array(c, 0)
-    # First occurrences, in order (DuckDB's list_distinct drops NULL and reorders).
+    return Typed(ordered_distinct(c, array.sql), array.type)
+
+
+def ordered_distinct(c: Call, a: str) -> str:
+    """First occurrences, in order, one NULL kept (DuckDB's list_distinct drops NULL and
+    reorders)."""
     i = c.t.fresh("l")
-    a = array.sql
-    return Typed(
+    return (
         f"list_transform(list_filter(range(1, len({a}) + 1), lambda {i}: "
         f"list_position({a}, {a}[{i}]) = {i} OR ({a}[{i}] IS NULL AND "
         f"list_position(list_transform({a}, lambda x: x IS NULL), TRUE) = {i})), lambda "
-        f"{i}: {a}[{i}])",
-        array.type,
+        f"{i}: {a}[{i}])"
+    )
+
+
+def _member(c: Call, b: str, x: str) -> str:
+    """x is an element of array b, NULL included (true or false, never NULL)."""
+    has_null = f"list_contains(list_transform({b}, lambda y: y IS NULL), TRUE)"
+    return (
+        f"(CASE WHEN {x} IS NULL THEN {has_null} ELSE coalesce(list_contains({b}, {x}), FALSE) END)"
     )
 
 
@@ -231,20 +242,21 @@ def _two_arrays(c: Call) -> tuple[str, str, T]:
 @scalar("array_intersect")
 def _array_intersect(c: Call) -> Typed:
     a, b, t = _two_arrays(c)
-    return Typed(f"list_distinct(list_intersect({a}, {b}))", t)
+    x = c.t.fresh("l")
+    return Typed(ordered_distinct(c, f"list_filter({a}, lambda {x}: {_member(c, b, x)})"), t)
 
 
 @scalar("array_union")
 def _array_union(c: Call) -> Typed:
     a, b, t = _two_arrays(c)
-    return Typed(f"list_distinct(list_concat({a}, {b}))", t)
+    return Typed(ordered_distinct(c, f"list_concat({a}, {b})"), t)
 
 
 @scalar("array_except")
 def _array_except(c: Call) -> Typed:
     a, b, t = _two_arrays(c)
     x = c.t.fresh("l")
-    return Typed(f"list_distinct(list_filter({a}, lambda {x}: NOT list_contains({b}, {x})))", t)
+    return Typed(ordered_distinct(c, f"list_filter({a}, lambda {x}: NOT {_member(c, b, x)})"), t)
 
 
 @scalar("arrays_overlap")
@@ -325,7 +337,29 @@ def _repeat(c: Call) -> Typed:
     value = c.args[0]
     count = c.coerce(1, ty.BIGINT)
     x = c.t.fresh("l")
-    return Typed(f"list_transform(range({count}), lambda {x}: {value.sql})", ty.array(value.type))
+    c.need("check")
+    refused = (
+        f"__t_check({count} < 0, 'INVALID_FUNCTION_ARGUMENT: count argument of repeat "
+        f"function must be greater than or equal to 0')"
+    )
+    items = f"list_transform(range({count}), lambda {x}: {value.sql})"
+    return Typed(f"(CASE WHEN {refused} THEN NULL ELSE {items} END)", ty.array(value.type))
+
+
+_WRONG_WAY = (
+    "'INVALID_FUNCTION_ARGUMENT: sequence stop value should be greater than or equal to start "
+    "value if step is greater than zero otherwise stop should be less than or equal to start'"
+)
+
+
+def _checked_sequence(c: Call, a: str, b: str, step: str, positive: str, zero: str, body: str):
+    """Trino refuses a zero step and a step going away from the stop (DuckDB gives [])."""
+    c.need("check")
+    refused = (
+        f"__t_check({zero}, 'INVALID_FUNCTION_ARGUMENT: step must not be zero') OR "
+        f"__t_check(({positive} AND {a} > {b}) OR (NOT ({positive}) AND {a} < {b}), {_WRONG_WAY})"
+    )
+    return f"(CASE WHEN {refused} THEN NULL ELSE {body} END)"
 
 
 @scalar("sequence")
@@ -334,28 +368,32 @@ def _sequence(c: Call) -> Typed:
     start, stop = c.args[0], c.args[1]
     if start.type.is_integer and stop.type.is_integer:
         a, b = c.coerce(0, ty.BIGINT), c.coerce(1, ty.BIGINT)
-        step = (
-            c.coerce(2, ty.BIGINT)
-            if len(c.raw) == 3
-            else f"(CASE WHEN {a} <= {b} THEN 1 ELSE -1 END)"
-        )
-        return Typed(f"generate_series({a}, {b}, {step})", ty.array(ty.BIGINT))
-    if start.type.name == "date" and stop.type.name == "date":
-        step = (
-            c.args[2].sql
-            if len(c.raw) == 3
-            else (f"(CASE WHEN {start.sql} <= {stop.sql} THEN to_days(1) ELSE to_days(-1) END)")
-        )
-        x = c.t.fresh("l")
-        return Typed(
-            f"list_transform(generate_series(CAST({start.sql} AS TIMESTAMP), "
-            f"CAST({stop.sql} AS TIMESTAMP), {step}), lambda {x}: CAST({x} AS DATE))",
-            ty.array(ty.DATE),
-        )
-    if start.type.name == "timestamp" and stop.type.name == "timestamp" and len(c.raw) == 3:
-        return Typed(
-            f"generate_series({start.sql}, {stop.sql}, {c.args[2].sql})", ty.array(start.type)
-        )
+        if len(c.raw) == 2:
+            step = f"(CASE WHEN {a} <= {b} THEN 1 ELSE -1 END)"
+            return Typed(f"generate_series({a}, {b}, {step})", ty.array(ty.BIGINT))
+        step = c.coerce(2, ty.BIGINT)
+        body = f"generate_series({a}, {b}, {step})"
+        text = _checked_sequence(c, a, b, step, f"{step} > 0", f"{step} = 0", body)
+        return Typed(text, ty.array(ty.BIGINT))
+    kinds = {start.type.name, stop.type.name}
+    if kinds <= {"date", "timestamp"} and (len(c.raw) == 3 or kinds == {"date"}):
+        a, b = f"CAST({start.sql} AS TIMESTAMP)", f"CAST({stop.sql} AS TIMESTAMP)"
+        if len(c.raw) == 2:
+            step = f"(CASE WHEN {a} <= {b} THEN to_days(1) ELSE to_days(-1) END)"
+            body = f"generate_series({a}, {b}, {step})"
+        else:
+            step = c.kind(2, ty.DAY_SECOND, ty.YEAR_MONTH).sql
+            body = _checked_sequence(
+                c, a, b, step, f"{a} + {step} > {a}", f"{a} + {step} = {a}",
+                f"generate_series({a}, {b}, {step})",
+            )  # fmt: skip
+        if kinds == {"date"}:
+            x = c.t.fresh("l")
+            return Typed(
+                f"list_transform({body}, lambda {x}: CAST({x} AS DATE))", ty.array(ty.DATE)
+            )
+        precision = max(t.precision for t in (start.type, stop.type) if t.name == "timestamp")
+        return Typed(body, ty.array(ty.timestamp(precision)))
     raise c.mismatch()
 
 

@@ -114,8 +114,6 @@ simple(
     "(CASE WHEN regexp_matches({0}, '^[\\x00-\\x7F]*$') THEN upper({0}) ELSE __t_upper({0}) END)",
     ("upper",),
 )  # fmt: skip
-simple("ltrim", [ty.VARCHAR], ty.VARCHAR, "ltrim({0}, ' ')")
-simple("rtrim", [ty.VARCHAR], ty.VARCHAR, "rtrim({0}, ' ')")
 simple("starts_with", [ty.VARCHAR, ty.VARCHAR], ty.BOOLEAN, "starts_with({0}, {1})")
 simple("translate", [ty.VARCHAR, ty.VARCHAR, ty.VARCHAR], ty.VARCHAR, "translate({0}, {1}, {2})")
 simple("chr", [ty.BIGINT], ty.varchar(1), "chr(CAST({0} AS INTEGER))")
@@ -163,18 +161,27 @@ simple(
 )
 
 
+# What trim() removes by default: Java's whitespace (Character.isWhitespace), not only spaces.
+WHITESPACE = (
+    "(' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(28) || chr(29) || "
+    "chr(30) || chr(31) || chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || "
+    "chr(8196) || chr(8197) || chr(8198) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || "
+    "chr(8233) || chr(8287) || chr(12288))"
+)
+
+
 @scalar("ltrim", "rtrim")
 def _side_trim(c: Call) -> Typed:
     c.arity(1, 2)
     value = c.string(0)
-    chars = c.string(1) if len(c.raw) == 2 else "' '"
+    chars = c.string(1) if len(c.raw) == 2 else WHITESPACE
     return Typed(f"{c.name}({value}, {chars})", ty.VARCHAR)
 
 
 def trim(t: Translator, node: exp.Trim, scope: Scope) -> Typed:
     c = Call(t, "trim", node, scope, [node.this] + ([node.expression] if node.expression else []))
     value = c.string(0)
-    chars = c.string(1) if node.expression is not None else "' '"
+    chars = c.string(1) if node.expression is not None else WHITESPACE
     side = (node.args.get("position") or "BOTH").upper()
     function = {"LEADING": "ltrim", "TRAILING": "rtrim", "BOTH": "trim"}[side]
     return Typed(f"{function}({value}, {chars})", ty.VARCHAR)
@@ -184,7 +191,7 @@ def trim(t: Translator, node: exp.Trim, scope: Scope) -> Typed:
 def _trim(c: Call) -> Typed:
     c.arity(1, 2)
     value = c.string(0)
-    chars = c.string(1) if len(c.raw) == 2 else "' '"
+    chars = c.string(1) if len(c.raw) == 2 else WHITESPACE
     return Typed(f"trim({value}, {chars})", ty.VARCHAR)
 
 
