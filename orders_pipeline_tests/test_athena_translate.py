@@ -205,7 +205,8 @@ def test_join_using_keeps_one_column_first_in_select_star():
 def test_array_set_functions_keep_first_occurrence_order_and_nulls():
     rows, _ = answer(
         "SELECT array_union(ARRAY[3, 1], ARRAY[2, 3, NULL]), "
-        "array_intersect(ARRAY[3, 1, NULL], ARRAY[NULL, 1]), array_except(ARRAY[1, NULL, 2], ARRAY[2])"
+        "array_intersect(ARRAY[3, 1, NULL], ARRAY[NULL, 1]), "
+        "array_except(ARRAY[1, NULL, 2], ARRAY[2])"
     )
     assert rows == [["[3, 1, 2, null]", "[1, null]", "[1, null]"]]
 
