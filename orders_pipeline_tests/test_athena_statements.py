@@ -237,3 +237,26 @@ def test_partition_pruning_evaluates_the_where_with_trinos_semantics(lake):
     pruned = _ok(lake, "SELECT count(*) FROM orders_raw WHERE split_part(dt, '-', 3) = '02'")
     assert _rows(lake["athena"], pruned["QueryExecutionId"])[1] == ["20"]
     assert pruned["Statistics"]["DataScannedInBytes"] == lake["sizes"]["2024-01-02"]
+
+
+def test_nested_json_fields_keep_the_spelling_of_the_data(lake):
+    from orders_pipeline.local_stack.glue.tables import table_input
+
+    location = f"s3://{lake['bucket']}/nested/sites/"
+    lake["s3"].put_object(
+        Bucket=lake["bucket"],
+        Key="nested/sites/part-0",
+        Body=b'{"host": "a", "flags": {"isNew": true, "Score": 7}}\n',
+    )
+    columns = [
+        {"Name": "host", "Type": "string"},
+        {"Name": "flags", "Type": "struct<isNew:boolean,Score:int>"},
+    ]
+    lake["glue"].create_table(
+        DatabaseName=lake["database"],
+        TableInput=table_input("sites", "json", columns, [], location),
+    )
+    execution = _ok(lake, "SELECT host, flags.isnew, flags.score, flags FROM sites")
+    assert _rows(lake["athena"], execution["QueryExecutionId"])[1] == [
+        "a", "true", "7", "{isNew=true, Score=7}"
+    ]  # fmt: skip

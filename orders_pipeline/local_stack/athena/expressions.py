@@ -294,7 +294,7 @@ class Expressions:
                 "TYPE_MISMATCH", f"Expression {name!r} is not of type ROW: {base.type}", node
             )
         for position, (field_name, t) in enumerate(base.type.fields):
-            if field_name == name.lower():
+            if field_name is not None and field_name.lower() == name.lower():
                 return Typed(f"({base.sql}).{quote(ty.field_name(field_name, position))}", t)
         raise fail("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved", node)
 

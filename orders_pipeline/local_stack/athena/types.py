@@ -262,8 +262,10 @@ def _params(node: exp.DataType) -> list[int]:
     return [int(p.this.name) for p in node.expressions if isinstance(p, exp.DataTypeParam)]
 
 
-def from_sqlglot(node: exp.DataType, default_timestamp: int = 3) -> T:
-    """A parsed type (a CAST target, a Glue column type) as a Trino type."""
+def from_sqlglot(node: exp.DataType, default_timestamp: int = 3, fold_case: bool = True) -> T:
+    """A parsed type (a CAST target, a Glue column type) as a Trino type. A query's row field
+    names are case-insensitive (folded to lower case); a Glue type keeps the data's spelling,
+    which the JSON reader must match."""
     kind = node.this
     if isinstance(kind, exp.Interval):
         unit = kind.args.get("unit")
@@ -293,36 +295,39 @@ def from_sqlglot(node: exp.DataType, default_timestamp: int = 3) -> T:
     if kind == D.TIME:
         return time(params[0] if params else 3)
     if kind == D.ARRAY:
-        return array(from_sqlglot(node.expressions[0], default_timestamp))
+        return array(from_sqlglot(node.expressions[0], default_timestamp, fold_case))
     if kind == D.MAP:
         key, value = node.expressions
-        return map_of(from_sqlglot(key, default_timestamp), from_sqlglot(value, default_timestamp))
+        return map_of(
+            from_sqlglot(key, default_timestamp, fold_case),
+            from_sqlglot(value, default_timestamp, fold_case),
+        )
     if kind == D.STRUCT:
         fields: list[tuple[str | None, T]] = []
         for item in node.expressions:
             if isinstance(item, exp.ColumnDef):
-                fields.append(
-                    (item.name.lower(), from_sqlglot(item.args["kind"], default_timestamp))
-                )
+                name = item.name.lower() if fold_case else item.name
+                kind_of = from_sqlglot(item.args["kind"], default_timestamp, fold_case)
+                fields.append((name, kind_of))
             elif isinstance(item, exp.DataType):
-                fields.append((None, from_sqlglot(item, default_timestamp)))
+                fields.append((None, from_sqlglot(item, default_timestamp, fold_case)))
             else:
                 raise AthenaError("NOT_SUPPORTED", f"Unsupported row field: {item.sql()}")
         return row(fields)
     raise AthenaError("NOT_SUPPORTED", f"Unknown type: {node.sql(dialect='trino').lower()}")
 
 
-def parse_type(text: str, dialect: str = "trino") -> T:
+def parse_type(text: str, dialect: str = "trino", fold_case: bool = True) -> T:
     try:
         node = exp.DataType.build(text, dialect=dialect)
     except Exception:
         raise AthenaError("TYPE_NOT_FOUND", f"Unknown type: {text}") from None
-    return from_sqlglot(node)
+    return from_sqlglot(node, fold_case=fold_case)
 
 
 def from_glue(text: str) -> T:
     """A Glue column type string (Hive spelling); a Glue timestamp reads as timestamp(3)."""
-    return parse_type(text, dialect="hive")
+    return parse_type(text, dialect="hive", fold_case=False)
 
 
 # --- coercion --------------------------------------------------------------------------------
