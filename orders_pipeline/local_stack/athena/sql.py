@@ -34,7 +34,9 @@ class TableRef:
     def qualified(self, default_database: str | None) -> tuple[str, str]:
         database = self.database or default_database
         if not database:
-            raise AthenaSqlError(f"table {self.name}: no database given and no default database")
+            raise AthenaSqlError(
+                f"SCHEMA_NOT_FOUND: table {self.name}: no database given and no default database"
+            )
         return database, self.name
 
 
@@ -157,7 +159,9 @@ def _partition_spec(text: str) -> dict[str, str]:
     for item in re.split(r",(?=(?:[^']*'[^']*')*[^']*$)", text):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise AthenaSqlError(f"partition spec: expected key=value, got {item.strip()!r}")
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: partition spec: expected key=value, got {item.strip()!r}"
+            )
         value = value.strip()
         spec[_unquote(key)] = _string(value) if value.startswith("'") else value
     return spec
@@ -175,7 +179,9 @@ def _parse_hive_ddl(sql: str) -> Statement | None:
     ):
         specs = _PARTITION_SPEC.findall(m.group(3))
         if not specs or _PARTITION_SPEC.sub("", m.group(3)).strip():
-            raise AthenaSqlError(f"ALTER TABLE ADD PARTITION: cannot parse {m.group(3)!r}")
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: ALTER TABLE ADD PARTITION: cannot parse {m.group(3)!r}"
+            )
         partitions = [(_partition_spec(s), _string(loc) if loc else None) for s, loc in specs]
         return AddPartitions(_table_ref_text(m.group(1)), partitions, bool(m.group(2)))
     if m := re.fullmatch(
@@ -186,7 +192,9 @@ def _parse_hive_ddl(sql: str) -> Statement | None:
         specs = _PARTITION_SPEC.findall(m.group(3))
         rest = re.sub(r"[\s,]", "", _PARTITION_SPEC.sub("", m.group(3)))
         if not specs or rest or any(loc for _, loc in specs):
-            raise AthenaSqlError(f"ALTER TABLE DROP PARTITION: cannot parse {m.group(3)!r}")
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: ALTER TABLE DROP PARTITION: cannot parse {m.group(3)!r}"
+            )
         partitions = [_partition_spec(s) for s, _ in specs]
         return DropPartitions(_table_ref_text(m.group(1)), partitions, bool(m.group(2)))
     if m := re.fullmatch(
@@ -233,7 +241,10 @@ def _ctas_properties(create: exp.Create) -> Properties:
         elif isinstance(prop, exp.LocationProperty):
             found.values["external_location"] = prop.this.name
         else:
-            raise AthenaSqlError(f"CREATE TABLE: unsupported property {prop.sql(READ_DIALECT)!r}")
+            raise AthenaSqlError(
+                "INVALID_TABLE_PROPERTY: CREATE TABLE: unsupported property "
+                f"{prop.sql(READ_DIALECT)!r}"
+            )
     return found
 
 
@@ -326,7 +337,7 @@ def parse_statement(sql: str) -> Statement:
         reason = first.get("description") or str(err).splitlines()[0]
         raise AthenaSqlError(f"SYNTAX_ERROR: {where}{reason}") from None
     if len(trees) != 1:
-        raise AthenaSqlError(f"expected exactly one statement, got {len(trees)}")
+        raise AthenaSqlError(f"SYNTAX_ERROR: expected exactly one statement, got {len(trees)}")
     tree = trees[0]
     _reject_outside_athena(sql, tree)
     _reject_reserved(tree)
@@ -360,12 +371,12 @@ def parse_statement(sql: str) -> Statement:
         )
     if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
         if tree.args.get("overwrite"):
-            raise AthenaSqlError("INSERT OVERWRITE is not supported by Athena")
+            raise AthenaSqlError("NOT_SUPPORTED: INSERT OVERWRITE is not supported by Athena")
         return InsertInto(table_ref(tree.this), tree.expression)
     if isinstance(tree, exp.Drop) and tree.kind in ("TABLE", "VIEW"):
         dropped = (tree.args.get("tables") or [tree.this])[0]
         return DropTable(table_ref(dropped), bool(tree.args.get("exists")), tree.kind == "VIEW")
-    raise AthenaSqlError(f"unsupported statement: {sql.strip().split(None, 2)[:2]}")
+    raise AthenaSqlError(f"NOT_SUPPORTED: unsupported statement: {sql.strip().split(None, 2)[:2]}")
 
 
 def referenced_tables(tree: exp.Expression) -> list[exp.Table]:
