@@ -92,7 +92,9 @@ def encode_view(original_sql: str, database: str, columns: list[dict[str, str]])
 
 def decode_view(view_text: str) -> dict[str, Any]:
     if not (view_text.startswith(VIEW_PREFIX) and view_text.endswith(VIEW_SUFFIX)):
-        raise QueryFailed(f"ViewOriginalText: not a Presto view: {view_text[:60]!r}")
+        raise QueryFailed(
+            f"HIVE_VIEW_TRANSLATION_ERROR: ViewOriginalText: not a Presto view: {view_text[:60]!r}"
+        )
     return json.loads(base64.b64decode(view_text[len(VIEW_PREFIX) : -len(VIEW_SUFFIX)]))
 
 
@@ -251,7 +253,7 @@ class QuerySession:
             view = decode_view(table.get("ViewOriginalText", ""))
             parsed = sql.parse_statement(view["originalSql"])
             if not isinstance(parsed, sql.Query):
-                raise QueryFailed(f"view {database}.{name} does not hold a query")
+                raise QueryFailed(f"VIEW_IS_STALE: view {database}.{name} does not hold a query")
             return Source(view=parsed.tree, view_database=view.get("schema") or database)
         keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
         root = node
