@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime as dt
 import json
@@ -157,6 +158,7 @@ class Sandbox:
 
     def __init__(self, memory_limit: str) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="athena-scratch-"))
+        atexit.register(shutil.rmtree, self.root, True)  # the spill folder, at exit
         self.database = sandboxed_connection(self.root, memory_limit)
         self._registered: set[str] = set()
         self._lock = threading.Lock()
