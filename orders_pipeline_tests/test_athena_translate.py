@@ -109,6 +109,7 @@ def test_answers_and_types_are_trinos(query, rows, types):
         ("SELECT CAST(ARRAY[1] AS varchar)", "TYPE_MISMATCH"),
         ("SELECT json_query('{}', 'lax $')", "FUNCTION_NOT_FOUND"),
         ("WITH RECURSIVE r (n) AS (SELECT 1) SELECT n FROM r", "NOT_SUPPORTED"),
+        ("SELECT rank() OVER w FROM (VALUES 1) t (x)", "INVALID_WINDOW_REFERENCE"),
         ("SELECT count(*) FROM (VALUES 1) t (x) WHERE count(*) > 0", "EXPRESSION_NOT_SCALAR"),
         ("SELECT row_number()", "MISSING_OVER"),
         ("SELECT 1 / 0", "DIVISION_BY_ZERO"),
@@ -228,3 +229,12 @@ def test_trim_removes_javas_whitespace():
     assert answer("SELECT trim(chr(9) || ' x' || chr(10)), ltrim(chr(13) || 'y')")[0] == [
         ["x", "y"]
     ]
+
+
+def test_named_windows_and_ignore_nulls():
+    rows, _ = answer(
+        "SELECT i, rank() OVER w, last_value(x) IGNORE NULLS OVER (ORDER BY i ROWS BETWEEN "
+        "UNBOUNDED PRECEDING AND CURRENT ROW) FROM (VALUES (1, 5), (2, NULL)) t (i, x) "
+        "WINDOW w AS (ORDER BY i DESC) ORDER BY i"
+    )
+    assert rows == [["1", "2", "5"], ["2", "1", "5"]]

@@ -51,6 +51,7 @@ class Scope:
     # relations whose own copy of it * leaves out.
     using: dict[str, Typed] = field(default_factory=dict)
     using_hidden: set[tuple[str, str]] = field(default_factory=set)
+    windows: dict[str, exp.Window] = field(default_factory=dict)  # WINDOW w AS (...)
 
 
 @dataclass
@@ -236,10 +237,11 @@ class Translator:
     # --- SELECT -----------------------------------------------------------------------------
 
     def select(self, node: exp.Select, parent: Scope | None) -> Translated:
-        for unsupported in ("windows", "qualify", "connect", "sample", "settings", "into"):
+        for unsupported in ("qualify", "connect", "sample", "settings", "into"):
             if node.args.get(unsupported):
                 raise fail("NOT_SUPPORTED", f"{unsupported.upper()} is not supported", node)
         scope = Scope(parent=parent)
+        scope.windows = {w.name.lower(): w for w in node.args.get("windows") or []}
         from_sql = ""
         source = node.args.get("from_") or node.args.get("from")
         if source is not None:

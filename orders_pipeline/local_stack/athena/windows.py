@@ -23,18 +23,45 @@ def _bound(t: Translator, value: object, side: str | None, scope: Scope) -> str:
     return f"{text} {side.upper()}" if side else text
 
 
+def _named_window(scope: Scope | None, name: str) -> exp.Window | None:
+    while scope is not None:
+        if name in scope.windows:
+            return scope.windows[name]
+        scope = scope.parent
+    return None
+
+
 def window(t: Translator, node: exp.Window, scope: Scope) -> Typed:
     from orders_pipeline.local_stack.athena.translate import fail
 
-    if node.args.get("alias") is not None or node.args.get("first") is not None:
-        raise fail("NOT_SUPPORTED", "Named windows are not supported", node)
+    named = node.args.get("alias")
+    if named is not None:
+        # OVER w: the WINDOW clause's specification.
+        found = _named_window(scope, named.name.lower())
+        if found is None:
+            raise fail("INVALID_WINDOW_REFERENCE", f"Cannot resolve WINDOW name {named.name}", node)
+        if any(node.args.get(k) for k in ("partition_by", "order", "spec")):
+            raise fail("NOT_SUPPORTED", "A named window cannot be refined here", node)
+        node = exp.Window(
+            this=node.this,
+            partition_by=found.args.get("partition_by"),
+            order=found.args.get("order"),
+            spec=found.args.get("spec"),
+        )
     target = node.this
     filter_ = None
     if isinstance(target, exp.Filter):
         target, filter_ = target.this, target.expression
+    nulls = ""
     if isinstance(target, exp.IgnoreNulls | exp.RespectNulls):
-        raise fail("NOT_SUPPORTED", "IGNORE NULLS / RESPECT NULLS is not supported", node)
+        nulls = " IGNORE NULLS" if isinstance(target, exp.IgnoreNulls) else " RESPECT NULLS"
+        target = target.this
+        name = target.name.lower() if isinstance(target, exp.Anonymous) else ""
+        if name not in ("lag", "lead", "first_value", "last_value", "nth_value"):
+            raise fail("NOT_SUPPORTED", f"{nulls.strip()} is not supported with {name}", node)
     typed = functions.call(t, target, scope, filter_=filter_, window=True)
+    if nulls:
+        typed = Typed(typed.sql[:-1] + nulls + ")", typed.type)
     parts = []
     partition = node.args.get("partition_by") or []
     if partition:
