@@ -260,3 +260,16 @@ def test_nested_json_fields_keep_the_spelling_of_the_data(lake):
     assert _rows(lake["athena"], execution["QueryExecutionId"])[1] == [
         "a", "true", "7", "{isNew=true, Score=7}"
     ]  # fmt: skip
+
+
+def test_insert_with_a_column_list_leaves_the_others_null(lake):
+    _ok(
+        lake, "CREATE TABLE listed WITH (format = 'PARQUET') AS SELECT 'a' AS k, 1 AS n, 2.5e0 AS x"
+    )
+    _ok(lake, "INSERT INTO listed (x, k) VALUES (7.5e0, 'b')")
+    execution = _ok(lake, "SELECT k, n, x FROM listed ORDER BY k")
+    assert _rows(lake["athena"], execution["QueryExecutionId"])[1:] == [
+        ["a", "1", "2.5"],
+        ["b", None, "7.5"],
+    ]
+    assert _failed(lake, "INSERT INTO listed (nope) VALUES (1)").startswith("COLUMN_NOT_FOUND")

@@ -358,21 +358,33 @@ class AthenaEngine:
                 f"NOT_SUPPORTED: Inserting into views is not supported: {database}.{name}"
             )
         columns = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
+        names = [c["Name"].lower() for c in columns]
+        targets = statement.columns or names
+        for missing in [n for n in targets if n not in names]:
+            raise QueryFailed(f"COLUMN_NOT_FOUND: Insert column name does not exist: {missing}")
         translated, translator = run.materialize(statement.query, "__insert")
-        if len(translated.columns) != len(columns):
+        if len(translated.columns) != len(targets):
             raise QueryFailed(
-                f"TYPE_MISMATCH: Insert query has {len(translated.columns)} columns, table "
-                f"{database}.{name} has {len(columns)}"
+                f"TYPE_MISMATCH: Insert query has {len(translated.columns)} columns, "
+                f"{len(targets)} are inserted into {database}.{name}"
             )
+        source = {t: i for i, t in enumerate(targets)}
         casts = []
-        for (src, src_type), col in zip(translated.columns, columns, strict=True):
+        for col in columns:
             target = ty.from_glue(col["Type"])
+            position = source.get(col["Name"].lower())
+            if position is None:  # a column the INSERT leaves out is NULL
+                casts.append(
+                    f"CAST(NULL AS {target.duck()}) AS {sql.encode_identifier(col['Name'])}"
+                )
+                continue
+            src_type = translated.columns[position][1]
             if not ty.can_coerce(src_type, target):
                 raise QueryFailed(
                     f"TYPE_MISMATCH: Insert query has mismatched column types: Table: "
                     f"[{col['Type']}], Query: [{src_type}]"
                 )
-            value = Typed(sql.encode_identifier(src), src_type)
+            value = Typed(f"#{position + 1}", src_type)  # by position: names may repeat
             cast = translator.expressions.coerce(value, target, None).sql
             casts.append(f"{cast} AS {sql.encode_identifier(col['Name'])}")
         run.sandbox.register(translator.helpers)

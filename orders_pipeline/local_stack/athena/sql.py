@@ -63,6 +63,7 @@ class CreateTableAs:
 class InsertInto:
     table: TableRef
     query: exp.Expression
+    columns: list[str] = field(default_factory=list)  # INSERT INTO t (a, b): those columns
 
 
 @dataclass(frozen=True)
@@ -369,9 +370,12 @@ def parse_statement(sql: str) -> Statement:
         return CreateView(
             table_ref(tree.this), tree.expression, bool(tree.args.get("replace")), original
         )
-    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table | exp.Schema):
         if tree.args.get("overwrite"):
             raise AthenaSqlError("NOT_SUPPORTED: INSERT OVERWRITE is not supported by Athena")
+        if isinstance(tree.this, exp.Schema):
+            names = [e.name.lower() for e in tree.this.expressions]
+            return InsertInto(table_ref(tree.this.this), tree.expression, names)
         return InsertInto(table_ref(tree.this), tree.expression)
     if isinstance(tree, exp.Drop) and tree.kind in ("TABLE", "VIEW"):
         dropped = (tree.args.get("tables") or [tree.this])[0]
