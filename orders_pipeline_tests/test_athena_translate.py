@@ -112,6 +112,7 @@ def test_answers_and_types_are_trinos(query, rows, types):
         ("SELECT rank() OVER w FROM (VALUES 1) t (x)", "INVALID_WINDOW_REFERENCE"),
         ("SELECT count(*) FROM (VALUES 1) t (x) WHERE count(*) > 0", "EXPRESSION_NOT_SCALAR"),
         ("SELECT row_number()", "MISSING_OVER"),
+        ("SELECT x, count(*) FROM (VALUES 1) t (x)", "EXPRESSION_NOT_AGGREGATE"),
         ("SELECT 1 / 0", "DIVISION_BY_ZERO"),
         ("SELECT CAST('x' AS integer)", "INVALID_CAST_ARGUMENT"),
         ("SELECT INTEGER '2147483647' + 1", "NUMERIC_VALUE_OUT_OF_RANGE"),

@@ -45,6 +45,11 @@ def from_duckdb(err: duckdb.Error) -> AthenaError:
         return AthenaError("NUMERIC_VALUE_OUT_OF_RANGE", text)
     if isinstance(err, duckdb.ConversionException):
         return AthenaError("INVALID_CAST_ARGUMENT", text)
+    if "must appear in the group by clause" in lower or "must be part of an aggregate" in lower:
+        return AthenaError(
+            "EXPRESSION_NOT_AGGREGATE",
+            "a SELECT expression must be an aggregate or appear in GROUP BY",
+        )
     if "malformed json" in lower:
         return AthenaError("INVALID_FUNCTION_ARGUMENT", text)
     if "out of memory" in lower or "could not allocate" in lower:
