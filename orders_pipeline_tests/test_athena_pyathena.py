@@ -212,3 +212,30 @@ def test_pyathena_surfaces_a_failed_query_as_an_error(orders):
     cursor = orders["connect"]().cursor()
     with pytest.raises(pyathena.error.OperationalError, match="no_such_column"):
         cursor.execute("SELECT no_such_column FROM orders_raw")
+
+
+def test_cursor_parameters_client_side_and_as_execution_parameters(orders):
+    frame = orders["frame"]
+    expected = int((frame["dt"] == "2024-03-01").sum())
+    cursor = orders["connect"]().cursor()
+    cursor.execute("SELECT count(*) FROM orders_raw WHERE dt = %(day)s", {"day": "2024-03-01"})
+    assert cursor.fetchall() == [(expected,)]
+    cursor.execute(
+        "SELECT count(*), max(category) FROM orders_raw WHERE dt = ? AND category = ?",
+        ["'2024-03-01'", "'toys'"],
+        paramstyle="qmark",
+    )
+    toys = int(((frame["dt"] == "2024-03-01") & (frame["category"] == "toys")).sum())
+    assert cursor.fetchall() == [(toys, "toys")]
+
+
+def test_pandas_cursor_with_unload_reads_the_parquet_files(orders):
+    frame = orders["frame"]
+    expected = frame.groupby("category")["quantity"].sum().sort_index()
+    cursor = orders["connect"](cursor_class=PandasCursor).cursor(unload=True)
+    result = cursor.execute(
+        "SELECT category, sum(quantity) AS quantity FROM orders_raw GROUP BY category"
+    ).as_pandas()
+    result = result.sort_values("category")
+    assert list(result["category"]) == list(expected.index)
+    assert list(result["quantity"]) == list(expected)

@@ -69,6 +69,7 @@ def test_handler_runs_from_the_zip_with_only_the_standard_library(
         "eventName": "INSERT",
         "dynamodb": {
             "ApproximateCreationDateTime": 1718000000,
+            "Keys": {"orderid": {"S": "ord-1"}},
             "NewImage": {"orderid": {"S": "ord-1"}, "price": {"N": "19.990"}},
             "SequenceNumber": "1",
         },

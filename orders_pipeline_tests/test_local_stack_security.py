@@ -184,7 +184,7 @@ def results_bucket(aws_client: Callable[[str], Any]) -> str:
         ("SELECT * FROM parquet_scan('/etc/passwd')", "FUNCTION_NOT_FOUND", "parquet_scan"),
         ("SELECT getenv('HOME')", "FUNCTION_NOT_FOUND", "getenv"),
         ("SELECT * FROM '/etc/passwd'", "SYNTAX_ERROR", "/etc/passwd"),
-        ("SELECT * FROM glob('/etc/*')", "SYNTAX_ERROR", ""),
+        ("SELECT * FROM glob('/etc/*')", "FUNCTION_NOT_FOUND", "glob"),
     ],
 )
 def test_athena_refuses_what_would_read_the_machines_files(

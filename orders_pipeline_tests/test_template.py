@@ -187,6 +187,27 @@ def test_names_default_to_the_documented_ones(
     assert template["Parameters"][parameter]["Default"] == default
 
 
+def test_stream_view_type_is_a_parameter_of_the_four_views_defaulting_to_both_images(
+    template: dict[str, Any],
+) -> None:
+    parameter = template["Parameters"]["OrdersTableStreamViewType"]
+    assert parameter["Default"] == "NEW_AND_OLD_IMAGES"
+    assert sorted(parameter["AllowedValues"]) == [
+        "KEYS_ONLY",
+        "NEW_AND_OLD_IMAGES",
+        "NEW_IMAGE",
+        "OLD_IMAGE",
+    ]
+
+
+def test_every_parameter_is_in_a_parameter_group_and_the_readme(template: dict[str, Any]) -> None:
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    readme = (REPO_ROOT / "infra" / "README.md").read_text()
+    assert sorted(grouped) == sorted(template["Parameters"])
+    assert [name for name in template["Parameters"] if f"`{name}`" not in readme] == []
+
+
 def test_data_bucket_defaults_to_account_and_region_name(template: dict[str, Any]) -> None:
     bucket_name = _single(template, "AWS::S3::Bucket")["BucketName"]
     assert bucket_name["Fn::If"][1] == {
@@ -226,7 +247,7 @@ def test_orders_table_is_on_demand_streamed_encrypted_and_recoverable(
     table = _single(template, "AWS::DynamoDB::Table")
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["KeySchema"] == [{"AttributeName": "orderid", "KeyType": "HASH"}]
-    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["StreamSpecification"] == {"StreamViewType": {"Ref": "OrdersTableStreamViewType"}}
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 

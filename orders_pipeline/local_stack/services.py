@@ -11,6 +11,7 @@ import threading
 from orders_pipeline.local_stack import patching
 from orders_pipeline.local_stack.athena import cloudformation as _athena_resources
 from orders_pipeline.local_stack.athena import patches as _athena
+from orders_pipeline.local_stack.athena import persistence as _athena_state
 from orders_pipeline.local_stack.awslambda import patches as _awslambda
 from orders_pipeline.local_stack.cloudformation import patches as _cloudformation
 from orders_pipeline.local_stack.cloudwatch import patches as _cloudwatch
@@ -38,6 +39,7 @@ SERVICE_MODULES = (
     _core,
     _athena,
     _athena_resources,
+    _athena_state,
     _awslambda,
     _cloudformation,
     _cloudwatch,

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import fnmatch
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
-from orders_pipeline.local_stack.athena import sql
+from orders_pipeline.local_stack.athena import sql, statements, utility
+from orders_pipeline.local_stack.athena import types as ty
+from orders_pipeline.local_stack.athena.errors import AthenaError, from_duckdb
 from orders_pipeline.local_stack.athena.results import (
     column_info,
+    column_info_of,
     format_value,
-    hive_type,
     render_csv,
     render_metadata,
     render_text,
@@ -24,9 +27,11 @@ from orders_pipeline.local_stack.athena.session import (
     QueryFailed,
     QueryRequest,
     QuerySession,
-    duck_type,
     encode_view,
+    sandbox,
 )
+from orders_pipeline.local_stack.athena.translate import Translated
+from orders_pipeline.local_stack.athena.typed import Typed
 from orders_pipeline.local_stack.data_access import (
     GlueCatalog,
     ObjectStore,
@@ -54,12 +59,46 @@ class QueryOutcome:
     data_scanned_bytes: int = 0
     update_count: int | None = None
     output_location: str = ""
+    manifest_location: str | None = None  # CTAS / INSERT / UNLOAD: the files written, listed
+    written: list[str] | None = None
+
+
+def fetchable(translated: Translated) -> str:
+    """The query with interval columns as numbers (microseconds, months) for rendering."""
+    if not any(t.is_interval for _, t in translated.columns):
+        return translated.sql
+    parts = []
+    for position, (_, t) in enumerate(translated.columns, 1):
+        column = f"#{position}"  # by position: result names may repeat
+        if t.name == ty.DAY_SECOND:
+            parts.append(f"CAST(round(epoch({column}) * 1000000) AS BIGINT)")
+        elif t.name == ty.YEAR_MONTH:
+            parts.append(f"datepart('year', {column}) * 12 + datepart('month', {column})")
+        else:
+            parts.append(column)
+    return f"SELECT {', '.join(parts)} FROM ({translated.sql})"
+
+
+def glue_type(t: ty.T, view: bool = False) -> str:
+    """The Glue type of a result column; CTAS refuses what Hive cannot store."""
+    try:
+        if t.is_unknown or t.name in ("timestamptz", "json", "time") or t.is_interval:
+            raise AthenaError("NOT_SUPPORTED", f"Unsupported Hive type: {t}")
+        return t.glue()
+    except AthenaError:
+        if view:
+            return str(t)
+        raise
 
 
 def statement_type(statement: sql.Statement) -> str:
-    if isinstance(statement, sql.Query | sql.InsertInto):
+    if isinstance(statement, sql.Query | sql.InsertInto | statements.Unload | statements.Explain):
         return "DML"
-    if isinstance(statement, sql.ShowTables):
+    if isinstance(
+        statement,
+        sql.ShowTables | statements.ShowCreateTable | statements.ShowPartitions
+        | statements.ShowColumns | statements.ShowDatabases,
+    ):  # fmt: skip
         return "UTILITY"
     return "DDL"
 
@@ -83,27 +122,77 @@ def _check_open_writers(run: QuerySession, relation: str, keys: list[str]) -> No
         )
 
 
+class PreparedStatements(Protocol):
+    """A workgroup's prepared statements (PREPARE / EXECUTE / DEALLOCATE PREPARE)."""
+
+    def get(self, workgroup: str, name: str) -> str | None: ...
+
+    def put(self, workgroup: str, name: str, statement: str) -> None: ...
+
+    def delete(self, workgroup: str, name: str) -> bool: ...
+
+
+class InMemoryPrepared:
+    def __init__(self) -> None:
+        self.statements: dict[tuple[str, str], str] = {}
+
+    def get(self, workgroup: str, name: str) -> str | None:
+        return self.statements.get((workgroup, name))
+
+    def put(self, workgroup: str, name: str, statement: str) -> None:
+        self.statements[(workgroup, name)] = statement
+
+    def delete(self, workgroup: str, name: str) -> bool:
+        return self.statements.pop((workgroup, name), None) is not None
+
+
 class AthenaEngine:
     """Runs Athena statements against the catalog and object store it is given."""
 
-    def __init__(self, store: ObjectStore, catalog: GlueCatalog, memory_limit: str = "1GB"):
+    def __init__(
+        self,
+        store: ObjectStore,
+        catalog: GlueCatalog,
+        memory_limit: str = "1GB",
+        modified: Callable[[str, str], Any] | None = None,
+        prepared: PreparedStatements | None = None,
+        databases: Callable[[], list[str]] | None = None,
+    ):
         self.store = store
         self.catalog = catalog
         self.memory_limit = memory_limit
+        self.modified = modified  # an object's last-modified time, for "$file_modified_time"
+        self.prepared = prepared or InMemoryPrepared()
+        self.databases = databases or (lambda: [])
 
-    def execute(self, request: QueryRequest) -> QueryOutcome:
-        """Run the statement and write its results under the output location."""
+    def execute(
+        self, request: QueryRequest, on_session: Callable[[QuerySession], None] | None = None
+    ) -> QueryOutcome:
+        """Run the statement and write its results under the output location; `on_session`
+        hears of the session (which StopQueryExecution interrupts)."""
         try:
-            statement = sql.parse_statement(request.sql)
-        except sql.AthenaSqlError as err:
+            text = request.sql
+            if request.parameters:
+                text = statements.bind_parameters(text, list(request.parameters))
+            statement = sql.parse_statement(text)
+            if isinstance(statement, statements.Execute):
+                statement = self._prepared_statement(request, statement)
+        except (sql.AthenaSqlError, AthenaError) as err:
             raise QueryFailed(str(err)) from None
-        with tempfile.TemporaryDirectory(prefix="athena-") as workdir:
+        # The statement's folder is inside the scratch root its DuckDB database may touch.
+        root = sandbox(self.memory_limit).root
+        with tempfile.TemporaryDirectory(prefix="athena-", dir=root) as workdir:
             run = QuerySession(self.store, self.catalog, request, Path(workdir), self.memory_limit)
+            run.modified = self.modified
+            if on_session is not None:
+                on_session(run)
             try:
                 outcome = self._dispatch(run, statement)
             except duckdb.Error as err:
-                raise QueryFailed(" ".join(str(err).split())) from None
-            except (sql.AthenaSqlError, ValueError, KeyError) as err:
+                raise QueryFailed(str(from_duckdb(err))) from None
+            except AthenaError as err:
+                raise QueryFailed(str(err)) from None
+            except sql.AthenaSqlError as err:
                 raise QueryFailed(str(err).strip("'\"")) from None
             finally:
                 run.con.close()
@@ -112,8 +201,26 @@ class AthenaEngine:
         self._write_results(request, outcome)
         return outcome
 
+    def _prepared_statement(
+        self, request: QueryRequest, execute: statements.Execute
+    ) -> sql.Statement:
+        text = self.prepared.get(request.workgroup, execute.name)
+        if text is None:
+            raise QueryFailed(f"NOT_FOUND: Prepared statement not found: {execute.name}")
+        bound = statements.bind_parameters(text, execute.parameters)
+        inner = sql.parse_statement(bound)
+        if isinstance(inner, statements.Execute | statements.Prepare):
+            raise QueryFailed("NOT_SUPPORTED: a prepared statement cannot prepare or execute")
+        return inner
+
     def _write_results(self, request: QueryRequest, outcome: QueryOutcome) -> None:
         bucket, prefix = split_s3_url(as_folder(request.output_location))
+        if outcome.written is not None:
+            # Athena lists the files a CTAS, INSERT or UNLOAD wrote: awswrangler reads them.
+            manifest = f"{prefix}{request.query_id}-manifest.csv"
+            body = "".join(f"{url}\n" for url in outcome.written).encode()
+            self.store.write_object(bucket, manifest, body)
+            outcome.manifest_location = f"s3://{bucket}/{manifest}"
         if outcome.statement_type == "DML":
             key = f"{prefix}{request.query_id}.csv"
             header = [c["Name"] for c in outcome.columns]
@@ -136,20 +243,70 @@ class AthenaEngine:
             sql.DropPartitions: self._drop_partitions,
             sql.ShowTables: self._show_tables,
             sql.CreateDatabase: self._create_database,
+            statements.Describe: lambda r, s: utility.describe(self, r, s),
+            statements.ShowCreateTable: lambda r, s: utility.show_create_table(self, r, s),
+            statements.ShowPartitions: lambda r, s: utility.show_partitions(self, r, s),
+            statements.ShowColumns: lambda r, s: utility.show_columns(self, r, s),
+            statements.ShowDatabases: lambda r, s: utility.show_databases(self, r, s),
+            statements.Explain: lambda r, s: utility.explain(self, r, s),
+            statements.Unload: self._unload,
+            statements.Prepare: self._prepare,
+            statements.Deallocate: self._deallocate,
         }
         return handlers[type(statement)](run, statement)
+
+    def _prepare(self, run: QuerySession, statement: statements.Prepare) -> QueryOutcome:
+        inner = sql.parse_statement(statement.statement)
+        if isinstance(inner, statements.Prepare | statements.Execute | statements.Deallocate):
+            raise QueryFailed("NOT_SUPPORTED: PREPARE of this statement is not supported")
+        self.prepared.put(run.request.workgroup, statement.name, statement.statement)
+        return QueryOutcome("DDL")
+
+    def _deallocate(self, run: QuerySession, statement: statements.Deallocate) -> QueryOutcome:
+        if not self.prepared.delete(run.request.workgroup, statement.name):
+            raise QueryFailed(f"NOT_FOUND: Prepared statement not found: {statement.name}")
+        return QueryOutcome("DDL")
+
+    def _unload(self, run: QuerySession, statement: statements.Unload) -> QueryOutcome:
+        parsed = sql.parse_statement(statement.query)
+        if not isinstance(parsed, sql.Query):
+            raise QueryFailed("SYNTAX_ERROR: UNLOAD takes a SELECT query")
+        data_format = statement.properties.get("format", "textfile").lower()
+        if data_format not in ("parquet", "json", "textfile"):
+            raise QueryFailed(f"NOT_SUPPORTED: UNLOAD format {data_format!r} is not supported")
+        location = as_folder(statement.location)
+        bucket, prefix = split_s3_url(location)
+        if self.store.list_objects(bucket, prefix):
+            raise QueryFailed(
+                f"HIVE_PATH_ALREADY_EXISTS: Target directory for UNLOAD already exists: {location}"
+            )
+        translated, _ = run.materialize(parsed.tree, "__unload")
+        names = [c for c, _ in translated.columns]
+        keys = statement.partitioned_by
+        if keys and names[-len(keys) :] != keys:
+            raise QueryFailed(
+                f"INVALID_TABLE_PROPERTY: partitioned_by {keys} must be the last columns of the "
+                f"query, got {names}"
+            )
+        for _, t in translated.columns:
+            glue_type(t)  # what Hive cannot store, UNLOAD cannot write
+        count = run.con.execute("SELECT count(*) FROM __unload").fetchone()[0]
+        run.write_data("SELECT * FROM __unload", data_format, location, keys, statement.properties)
+        return QueryOutcome("DML", update_count=count, written=list(run.written))
 
     def _require_database(self, database: str) -> None:
         if not self.catalog.database_exists(database):
             raise QueryFailed(f"SCHEMA_NOT_FOUND: Schema '{database}' does not exist")
 
     def _select(self, run: QuerySession, statement: sql.Query) -> QueryOutcome:
-        relation = run.query(statement.tree)
-        columns = [
-            column_info(name, str(typ))
-            for name, typ in zip(relation.columns, relation.types, strict=True)
+        translated, _ = run.translate(statement.tree)
+        relation = run.con.sql(fetchable(translated))
+        columns = [column_info_of(name, t) for name, t in translated.columns]
+        types = [t for _, t in translated.columns]
+        rows = [
+            [format_value(v, t) for v, t in zip(row, types, strict=True)]
+            for row in relation.fetchall()
         ]
-        rows = [[format_value(v) for v in row] for row in relation.fetchall()]
         return QueryOutcome("DML", columns=columns, rows=rows, header=True)
 
     def _create_table_as(self, run: QuerySession, statement: sql.CreateTableAs) -> QueryOutcome:
@@ -158,9 +315,13 @@ class AthenaEngine:
         if self.catalog.get_table(database, name) is not None:
             if statement.if_not_exists:
                 return QueryOutcome("DDL")
-            raise QueryFailed(f"Table 'awsdatacatalog.{database}.{name}' already exists")
+            raise QueryFailed(
+                f"TABLE_ALREADY_EXISTS: Table 'awsdatacatalog.{database}.{name}' already exists"
+            )
         if statement.data_format not in ("parquet", "json"):
-            raise QueryFailed(f"format: unsupported value {statement.data_format!r}")
+            raise QueryFailed(
+                f"NOT_SUPPORTED: CTAS format {statement.data_format!r} is not supported here"
+            )
         location = as_folder(
             statement.location
             or f"{as_folder(run.request.output_location)}tables/{run.request.query_id}"
@@ -171,51 +332,88 @@ class AthenaEngine:
                 f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{database}.{name}' "
                 f"already exists: {location}"
             )
-        described = run.materialize(statement.query, "__ctas", schema_only=not statement.with_data)
+        translated, _ = run.materialize(
+            statement.query, "__ctas", schema_only=not statement.with_data
+        )
+        described = [(c, glue_type(t)) for c, t in translated.columns]
         names = [c for c, _ in described]
         keys = statement.partitioned_by
         if keys and names[-len(keys) :] != keys:
             raise QueryFailed(
-                f"partitioned_by: {keys} must be the last columns of the query, got {names}"
+                f"INVALID_TABLE_PROPERTY: partitioned_by {keys} must be the last columns of the "
+                f"query, got {names}"
             )
+        for column in statement.bucketed_by:
+            if column not in names or column in keys:
+                raise QueryFailed(
+                    f"INVALID_TABLE_PROPERTY: bucketed_by column {column!r} must be a column of "
+                    "the query and not a partition column"
+                )
         count, partitions = 0, []
         # WITH NO DATA: the table gets the query's columns and no files, like on Athena.
         if statement.with_data:
             count = run.con.execute("SELECT count(*) FROM __ctas").fetchone()[0]
             _check_open_writers(run, "__ctas", keys)
             partitions = run.write_data(
-                "SELECT * FROM __ctas", statement.data_format, location, keys
-            )
-        data_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c not in keys]
-        key_columns = [{"Name": c, "Type": hive_type(t)} for c, t in described if c in keys]
+                "SELECT * FROM __ctas", statement.data_format, location, keys,
+                statement.properties,
+            )  # fmt: skip
+        data_columns = [{"Name": c, "Type": t} for c, t in described if c not in keys]
+        key_columns = [{"Name": c, "Type": t} for c, t in described if c in keys]
         table = table_input(name, statement.data_format, data_columns, key_columns, location)
+        if statement.bucketed_by:
+            # Recorded in the catalog as Athena does; the rows are written unbucketed (a
+            # reader's answer is the same).
+            table["StorageDescriptor"]["BucketColumns"] = list(statement.bucketed_by)
+            table["StorageDescriptor"]["NumberOfBuckets"] = statement.bucket_count
         self.catalog.create_table(database, table)
         if partitions:
             self.catalog.create_partitions(
                 database, name, [partition_input(table, v, loc) for v, loc in partitions]
             )
-        return QueryOutcome("DDL", update_count=count)
+        return QueryOutcome("DDL", update_count=count, written=list(run.written))
 
     def _insert_into(self, run: QuerySession, statement: sql.InsertInto) -> QueryOutcome:
         database, name, table = run.table(statement.table)
         if table.get("TableType") == "VIRTUAL_VIEW":
-            raise QueryFailed(f"Inserting into views is not supported: {database}.{name}")
-        columns = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
-        described = run.materialize(statement.query, "__insert")
-        if len(described) != len(columns):
             raise QueryFailed(
-                f"Insert query has {len(described)} columns, table {database}.{name} has "
-                f"{len(columns)}"
+                f"NOT_SUPPORTED: Inserting into views is not supported: {database}.{name}"
             )
-        casts = ", ".join(
-            f"CAST({sql.encode_identifier(src)} AS {duck_type(col['Type'])}) "
-            f"AS {sql.encode_identifier(col['Name'])}"
-            for (src, _), col in zip(described, columns, strict=True)
-        )
+        columns = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
+        names = [c["Name"].lower() for c in columns]
+        targets = statement.columns or names
+        for missing in [n for n in targets if n not in names]:
+            raise QueryFailed(f"COLUMN_NOT_FOUND: Insert column name does not exist: {missing}")
+        translated, translator = run.materialize(statement.query, "__insert")
+        if len(translated.columns) != len(targets):
+            raise QueryFailed(
+                f"TYPE_MISMATCH: Insert query has {len(translated.columns)} columns, "
+                f"{len(targets)} are inserted into {database}.{name}"
+            )
+        source = {t: i for i, t in enumerate(targets)}
+        casts = []
+        for col in columns:
+            target = ty.from_glue(col["Type"])
+            position = source.get(col["Name"].lower())
+            if position is None:  # a column the INSERT leaves out is NULL
+                casts.append(
+                    f"CAST(NULL AS {target.duck()}) AS {sql.encode_identifier(col['Name'])}"
+                )
+                continue
+            src_type = translated.columns[position][1]
+            if not ty.can_coerce(src_type, target):
+                raise QueryFailed(
+                    f"TYPE_MISMATCH: Insert query has mismatched column types: Table: "
+                    f"[{col['Type']}], Query: [{src_type}]"
+                )
+            value = Typed(f"#{position + 1}", src_type)  # by position: names may repeat
+            cast = translator.expressions.coerce(value, target, None).sql
+            casts.append(f"{cast} AS {sql.encode_identifier(col['Name'])}")
+        run.sandbox.register(translator.helpers)
+        casts = ", ".join(casts)
         count = run.con.execute("SELECT count(*) FROM __insert").fetchone()[0]
         keys = [k["Name"] for k in table.get("PartitionKeys", [])]
-        sources = [src for src, _ in described]
-        _check_open_writers(run, "__insert", sources[len(sources) - len(keys) :] if keys else [])
+        _check_open_writers(run, f"(SELECT {casts} FROM __insert)", keys)
         location = table["StorageDescriptor"]["Location"]
         partitions = run.write_data(
             f"SELECT {casts} FROM __insert", table_format(table), location, keys
@@ -228,22 +426,21 @@ class AthenaEngine:
         new = [partition_input(table, v, loc) for v, loc in partitions if tuple(v) not in known]
         if new:
             self.catalog.create_partitions(database, name, new)
-        return QueryOutcome("DML", update_count=count)
+        return QueryOutcome("DML", update_count=count, written=list(run.written))
 
     def _create_view(self, run: QuerySession, statement: sql.CreateView) -> QueryOutcome:
         database, name = statement.view.qualified(run.request.database)
         self._require_database(database)
         existing = self.catalog.get_table(database, name)
         if existing is not None and existing.get("TableType") != "VIRTUAL_VIEW":
-            raise QueryFailed(f"{database}.{name} is a table, not a view")
+            raise QueryFailed(f"NOT_SUPPORTED: {database}.{name} is a table, not a view")
         if existing is not None and not statement.replace:
-            raise QueryFailed(f"View already exists: 'awsdatacatalog.{database}.{name}'")
-        relation = run.query(statement.query)
-        columns = [
-            {"Name": c, "Type": hive_type(str(t))}
-            for c, t in zip(relation.columns, relation.types, strict=True)
-        ]
-        original = statement.query.sql(dialect=sql.READ_DIALECT)
+            raise QueryFailed(
+                f"ALREADY_EXISTS: View already exists: 'awsdatacatalog.{database}.{name}'"
+            )
+        translated, _ = run.translate(statement.query)
+        columns = [{"Name": c, "Type": glue_type(t, view=True)} for c, t in translated.columns]
+        original = statement.original
         view = {
             "Name": name,
             "TableType": "VIRTUAL_VIEW",
@@ -270,10 +467,12 @@ class AthenaEngine:
             if statement.if_exists:
                 return QueryOutcome("DDL")
             kind = "View" if statement.view else "Table"
-            raise QueryFailed(f"{kind} 'awsdatacatalog.{database}.{name}' does not exist")
+            raise QueryFailed(
+                f"TABLE_NOT_FOUND: {kind} 'awsdatacatalog.{database}.{name}' does not exist"
+            )
         if (found.get("TableType") == "VIRTUAL_VIEW") != statement.view:
             wanted = "DROP VIEW" if found.get("TableType") == "VIRTUAL_VIEW" else "DROP TABLE"
-            raise QueryFailed(f"{database}.{name}: use {wanted}")
+            raise QueryFailed(f"NOT_SUPPORTED: {database}.{name}: use {wanted}")
         # Like Athena, dropping an external table leaves its S3 data in place.
         self.catalog.delete_table(database, name)
         return QueryOutcome("DDL")
@@ -314,7 +513,10 @@ class AthenaEngine:
     def _check_spec(self, table: dict[str, Any], spec: dict[str, str]) -> list[str]:
         keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
         if sorted(spec) != sorted(keys):
-            raise QueryFailed(f"partition spec {spec} does not match partition keys {keys}")
+            raise QueryFailed(
+                f"INVALID_PARTITION_VALUE: partition spec {spec} does not match partition "
+                f"keys {keys}"
+            )
         return [spec[k] for k in keys]
 
     def _add_partitions(self, run: QuerySession, statement: sql.AddPartitions) -> QueryOutcome:
@@ -326,7 +528,9 @@ class AthenaEngine:
             if tuple(values) in known:
                 if statement.if_not_exists:
                     continue
-                raise QueryFailed(f"Partition already exists: {database}.{name} {spec}")
+                raise QueryFailed(
+                    f"ALREADY_EXISTS: Partition already exists: {database}.{name} {spec}"
+                )
             where = as_folder(location) if location else self._partition_location(table, spec)
             new.append(partition_input(table, values, where))
         if new:
@@ -341,7 +545,9 @@ class AthenaEngine:
             if tuple(values) not in known:
                 if statement.if_exists:
                     continue
-                raise QueryFailed(f"Partition does not exist: {database}.{name} {spec}")
+                raise QueryFailed(
+                    f"PARTITION_NOT_FOUND: Partition does not exist: {database}.{name} {spec}"
+                )
             self.catalog.delete_partition(database, name, values)
         return QueryOutcome("DDL")
 
@@ -361,6 +567,6 @@ class AthenaEngine:
         if self.catalog.database_exists(statement.name):
             if statement.if_not_exists:
                 return QueryOutcome("DDL")
-            raise QueryFailed(f"Database {statement.name} already exists")
+            raise QueryFailed(f"ALREADY_EXISTS: Database {statement.name} already exists")
         self.catalog.create_database(statement.name)
         return QueryOutcome("DDL")

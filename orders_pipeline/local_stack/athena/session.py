@@ -6,9 +6,14 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
+import datetime as dt
 import functools
 import json
+import shutil
+import tempfile
+import threading
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +22,16 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from orders_pipeline.local_stack.athena import sql
+from orders_pipeline.local_stack.athena import helpers, sql
+from orders_pipeline.local_stack.athena import types as ty
+from orders_pipeline.local_stack.athena.errors import AthenaError
+from orders_pipeline.local_stack.athena.translate import (
+    Relation,
+    Scope,
+    Source,
+    Translated,
+    Translator,
+)
 from orders_pipeline.local_stack.data_access import (
     GlueCatalog,
     ObjectStore,
@@ -42,6 +56,8 @@ class QueryRequest:
     sql: str
     database: str | None
     output_location: str
+    workgroup: str = "primary"
+    parameters: tuple[str, ...] = ()  # ExecutionParameters: SQL text of each `?`
 
 
 def _literal(value: str) -> str:
@@ -54,7 +70,15 @@ def _as(expression: str, column: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def duck_type(glue_type: str) -> str:
-    return exp.DataType.build(glue_type, dialect="hive").sql(dialect="duckdb")
+    return ty.from_glue(glue_type).duck()
+
+
+# The hidden columns every table has (read per file, never part of SELECT *).
+HIDDEN_COLUMNS = {
+    "$path": ty.VARCHAR,
+    "$file_size": ty.BIGINT,
+    "$file_modified_time": ty.timestamptz(3),
+}
 
 
 def encode_view(original_sql: str, database: str, columns: list[dict[str, str]]) -> str:
@@ -71,7 +95,9 @@ def encode_view(original_sql: str, database: str, columns: list[dict[str, str]])
 
 def decode_view(view_text: str) -> dict[str, Any]:
     if not (view_text.startswith(VIEW_PREFIX) and view_text.endswith(VIEW_SUFFIX)):
-        raise QueryFailed(f"ViewOriginalText: not a Presto view: {view_text[:60]!r}")
+        raise QueryFailed(
+            f"HIVE_VIEW_TRANSLATION_ERROR: ViewOriginalText: not a Presto view: {view_text[:60]!r}"
+        )
     return json.loads(base64.b64decode(view_text[len(VIEW_PREFIX) : -len(VIEW_SUFFIX)]))
 
 
@@ -99,6 +125,70 @@ def sandboxed_connection(workdir: Path, memory_limit: str) -> duckdb.DuckDBPyCon
     return con
 
 
+def options_in(data_format: str, properties: dict[str, str] | None) -> dict[str, str]:
+    """DuckDB COPY options for a CTAS/UNLOAD's compression and field delimiter."""
+    properties = properties or {}
+    options: dict[str, str] = {}
+    compression = (
+        properties.get("write_compression") or properties.get("parquet_compression")
+        or properties.get("compression")
+    )  # fmt: skip
+    if compression:
+        codec = compression.lower()
+        allowed = {"parquet": ("snappy", "gzip", "zstd", "none", "uncompressed", "lz4")}
+        allowed["json"] = allowed["textfile"] = ("gzip", "zstd", "none")
+        if codec not in allowed.get(data_format, ()):
+            raise QueryFailed(
+                f"INVALID_TABLE_PROPERTY: compression '{compression}' is not supported for "
+                f"{data_format}"
+            )
+        options["COMPRESSION"] = _literal("uncompressed" if codec == "none" else codec)
+    if data_format == "textfile":
+        delimiter = properties.get("field_delimiter", "\x01")
+        options["DELIMITER"] = _literal(delimiter)
+        options["HEADER"] = "false"
+        options["QUOTE"] = "''"
+        options["NULLSTR"] = _literal("\\N")
+    return options
+
+
+class Sandbox:
+    """One sandboxed DuckDB database for every statement of the process (opening one costs
+    30 ms): each statement gets its own cursor (its own temp views and tables) and its own folder
+    under the scratch root the database may touch. The helpers, pure functions and macros, are
+    registered once (DuckDB keeps them database-wide; queries cannot name them)."""
+
+    def __init__(self, memory_limit: str) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="athena-scratch-"))
+        atexit.register(shutil.rmtree, self.root, True)  # the spill folder, at exit
+        self.database = sandboxed_connection(self.root, memory_limit)
+        self._registered: set[str] = set()
+        self._lock = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self.database.cursor()
+
+    def register(self, names: set[str]) -> None:
+        with self._lock:
+            missing = names - self._registered
+            if missing:
+                helpers.register(self.database, missing, self._registered)
+                self._registered |= helpers.with_requirements(missing)
+
+
+_sandboxes: dict[str, Sandbox] = {}
+_sandboxes_lock = threading.Lock()
+
+
+def sandbox(memory_limit: str) -> Sandbox:
+    with _sandboxes_lock:
+        found = _sandboxes.get(memory_limit)
+        if found is None:
+            found = _sandboxes[memory_limit] = Sandbox(memory_limit)
+        return found
+
+
 class QuerySession:
     """One statement's execution: its DuckDB connection, temp folder and bytes read."""
 
@@ -118,7 +208,18 @@ class QuerySession:
         self.sources = 0
         # Only the result's columns are wanted (CTAS WITH NO DATA): tables are read as empty.
         self.schema_only = False
-        self.con = sandboxed_connection(workdir, memory_limit)
+        self._database = request.database
+        # local copy -> (S3 URL, size, last modified): the hidden columns "$path", ...
+        self.files: dict[str, tuple[str, int, Any]] = {}
+        self.hidden = False
+        self.written: list[str] = []  # S3 URLs of the data files this statement wrote
+        self.modified: Any = None  # (bucket, key) -> last-modified datetime, when known
+        self.sandbox = sandbox(memory_limit)
+        self.con = self.sandbox.cursor()
+
+    def interrupt(self) -> None:
+        """Stop the running DuckDB statement (StopQueryExecution)."""
+        self.con.interrupt()
 
     # --- catalog ---------------------------------------------------------------------------
 
@@ -143,38 +244,69 @@ class QuerySession:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def bind(self, tree: exp.Expression, default_database: str | None) -> exp.Expression:
-        """Replace every catalog table in `tree` with a DuckDB view over its (pruned) data, and
-        every catalog view with its own bound query."""
-        tree = tree.copy()
-        for node in sql.referenced_tables(tree):
-            ref = sql.table_ref(node)
-            if ref.database is None:
-                ref = sql.TableRef(default_database, ref.name)
-            database, name, table = self.table(ref)
-            alias = exp.to_identifier(node.alias_or_name.lower())
-            if table.get("TableType") == "VIRTUAL_VIEW":
-                view = decode_view(table.get("ViewOriginalText", ""))
-                parsed = sql.parse_statement(view["originalSql"])
-                if not isinstance(parsed, sql.Query):
-                    raise QueryFailed(f"view {database}.{name} does not hold a query")
-                bound = self.bind(
-                    sql.name_output_columns(parsed.tree), view.get("schema") or database
-                )
-                node.replace(exp.Subquery(this=bound, alias=exp.TableAlias(this=alias)))
-                continue
-            keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
-            filters = sql.partition_filters(tree, node, keys) if keys else []
-            source = self.source(database, table, filters)
-            node.replace(
-                exp.Table(this=exp.to_identifier(source), alias=exp.TableAlias(this=alias))
+    def resolve(self, node: exp.Table, tree: exp.Expression) -> Source:
+        """A catalog table for the translator: a DuckDB view over its (pruned) files, or the
+        query of a catalog view."""
+        if not isinstance(node.this, exp.Identifier):
+            raise QueryFailed(
+                f"FUNCTION_NOT_FOUND: Table function '{node.this.sql()}' not registered"
             )
-        return tree
+        ref = sql.table_ref(node)
+        if ref.database is None:
+            ref = sql.TableRef(self._database, ref.name)
+        database, name, table = self.table(ref)
+        if table.get("TableType") == "VIRTUAL_VIEW":
+            view = decode_view(table.get("ViewOriginalText", ""))
+            parsed = sql.parse_statement(view["originalSql"])
+            if not isinstance(parsed, sql.Query):
+                raise QueryFailed(f"VIEW_IS_STALE: view {database}.{name} does not hold a query")
+            return Source(view=parsed.tree, view_database=view.get("schema") or database)
+        keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        filters = sql.partition_conjuncts(root, node, keys) if keys else []
+        columns = [
+            (c["Name"].lower(), ty.from_glue(c["Type"]))
+            for c in table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
+        ]
+        return Source(duck=self.source(database, table, filters), columns=columns,
+                      hidden=dict(HIDDEN_COLUMNS))  # fmt: skip
 
-    def _selected(self, database: str, table: dict[str, Any], filters: list[str]) -> list[tuple]:
+    def translate(self, tree: exp.Expression) -> tuple[Translated, Translator]:
+        """The DuckDB text of a query; the helpers it calls are registered on the connection."""
+        translator = Translator(self.resolve, self.request.database)
+        self._database = self.request.database
+        self.hidden = self.hidden or any(
+            i.name.startswith("$") for i in tree.find_all(exp.Identifier)
+        )
+        translated = translator.query(tree)
+        self.sandbox.register(translator.helpers)
+        return translated, translator
+
+    def _pruning(self, keys: list[dict[str, Any]], conjuncts: list[exp.Expression]) -> list[str]:
+        """The conjuncts as DuckDB predicates over the partition values (`p`), translated with
+        Trino's semantics; one the translator refuses prunes nothing (the WHERE still applies)."""
+        columns = [(k["Name"].lower(), ty.from_glue(k["Type"])) for k in keys]
+        translator = Translator(self.resolve, self.request.database)
+        scope = Scope([Relation(None, "p", columns)])
+        kept = []
+        for conjunct in conjuncts:
+            try:
+                typed = translator.expressions.boolean(conjunct, scope, "WHERE")
+            except AthenaError:
+                continue
+            kept.append(typed.sql)
+        self.sandbox.register(translator.helpers)
+        return kept
+
+    def _selected(
+        self, database: str, table: dict[str, Any], conjuncts: list[exp.Expression]
+    ) -> list[tuple]:
         partitions = self.partitions(database, table)
         keys = table.get("PartitionKeys", [])
-        if not filters or not partitions:
+        filters = self._pruning(keys, conjuncts) if conjuncts and partitions else []
+        if not filters:
             return partitions
         rows = ", ".join(
             "("
@@ -209,9 +341,11 @@ class QuerySession:
             path = folder / f"{number}{suffix}"
             path.write_bytes(data)
             files.append(path)
+            modified = self.modified(bucket, obj.key) if self.modified else None
+            self.files[str(path)] = (f"s3://{bucket}/{obj.key}", len(data), modified)
         return files
 
-    def source(self, database: str, table: dict[str, Any], filters: list[str]) -> str:
+    def source(self, database: str, table: dict[str, Any], filters: list[exp.Expression]) -> str:
         self.sources += 1
         view = f"__source_{self.sources}"
         data_format = table_format(table)
@@ -232,6 +366,11 @@ class QuerySession:
             empty = [
                 _as(f"CAST(NULL AS {duck_type(c['Type'])})", c["Name"]) for c in [*columns, *keys]
             ]
+            if self.hidden:
+                empty += [
+                    f"CAST(NULL AS {t.duck()}) AS {sql.encode_identifier(n)}"
+                    for n, t in HIDDEN_COLUMNS.items()
+                ]
             parts = [f"SELECT {', '.join(empty)} WHERE false"]
         self.con.execute(f"CREATE TEMP VIEW {view} AS " + "\nUNION ALL\n".join(parts))
         return view
@@ -267,7 +406,38 @@ class QuerySession:
                 f"read_json({paths}, format='newline_delimited', columns={struct}, "
                 "maximum_object_size=16777216)"
             )
-        return f"SELECT {', '.join(selected + partition_columns)} FROM {reader}"
+        if not self.hidden:
+            return f"SELECT {', '.join(selected + partition_columns)} FROM {reader}"
+        reader = reader[:-1] + ", filename=true)"
+        hidden = [
+            self._hidden_value(f, "filename")
+            for f in ("$path", "$file_size", "$file_modified_time")
+        ]
+        return f"SELECT {', '.join(selected + partition_columns + hidden)} FROM {reader}"
+
+    def _hidden_value(self, column: str, filename: str) -> str:
+        """One hidden column, looked up from the file DuckDB read the row from."""
+        index = {"$path": 0, "$file_size": 1, "$file_modified_time": 2}[column]
+        cases = []
+        for local, facts in self.files.items():
+            value = facts[index]
+            if index == 0:
+                text = _literal(value)
+            elif index == 1:
+                text = str(value)
+            else:
+                if value is None:
+                    text = "NULL"
+                else:
+                    moment = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                    text = f"{{'i': CAST('{moment}+00' AS TIMESTAMPTZ), 'z': 'UTC'}}"
+            cases.append(f"WHEN {_literal(local)} THEN {text}")
+        t = HIDDEN_COLUMNS[column]
+        fallback = f"CAST(NULL AS {t.duck()})"
+        return (
+            f"CAST(CASE {filename} {' '.join(cases)} ELSE {fallback} END AS {t.duck()}) "
+            f"AS {sql.encode_identifier(column)}"
+        )
 
     @staticmethod
     def _json_key_spelling(files: list[Path]) -> dict[str, str]:
@@ -286,35 +456,41 @@ class QuerySession:
                     spelling.setdefault(key.lower(), key)
         return spelling
 
-    def query(self, tree: exp.Expression) -> duckdb.DuckDBPyRelation:
-        return self.con.sql(self.duckdb_sql(tree))
-
-    def duckdb_sql(self, tree: exp.Expression) -> str:
-        return sql.to_duckdb(self.bind(tree, self.request.database))
-
     # --- writing ---------------------------------------------------------------------------
 
     def write_data(
-        self, relation_sql: str, data_format: str, location: str, partition_by: list[str]
+        self,
+        relation_sql: str,
+        data_format: str,
+        location: str,
+        partition_by: list[str],
+        options: dict[str, str] | None = None,
     ) -> list[tuple[list[str], str]]:
         """Write the rows as files under `location` (Hive folders per partition); the partitions."""
         out = self.workdir / "__write"
+        if out.exists():
+            shutil.rmtree(out)
         out.mkdir()
-        copy_format = {"parquet": "parquet", "json": "json"}[data_format]
+        copy_format = {"parquet": "parquet", "json": "json", "textfile": "csv"}[data_format]
+        extension = {"parquet": "parquet", "json": "json", "csv": "csv"}[copy_format]
         pattern = f"{self.request.query_id}_{{i}}"
+        extra = options_in(data_format, options)
         if partition_by:
             keys = ", ".join(sql.encode_identifier(k) for k in partition_by)
-            target, options = str(out), f", PARTITION_BY ({keys}), FILENAME_PATTERN '{pattern}'"
+            target, clauses = str(out), f", PARTITION_BY ({keys}), FILENAME_PATTERN '{pattern}'"
         else:
-            target, options = str(out / f"{self.request.query_id}_0.{copy_format}"), ""
+            target, clauses = str(out / f"{self.request.query_id}_0.{extension}"), ""
+        for key, value in extra.items():
+            clauses += f", {key} {value}"
         self.con.execute(
-            f"COPY ({relation_sql}) TO {_literal(target)} (FORMAT {copy_format}{options})"
+            f"COPY ({relation_sql}) TO {_literal(target)} (FORMAT {copy_format}{clauses})"
         )
         bucket, prefix = split_s3_url(as_folder(location))
         partitions: dict[tuple[str, ...], str] = {}
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             relative = path.relative_to(out).as_posix()
             self.store.write_object(bucket, prefix + relative, path.read_bytes())
+            self.written.append(f"s3://{bucket}/{prefix}{relative}")
             pairs = partition_path(relative)
             if pairs:
                 values = tuple(urllib.parse.unquote(v) for _, v in pairs)
@@ -324,10 +500,10 @@ class QuerySession:
 
     def materialize(
         self, tree: exp.Expression, name: str, *, schema_only: bool = False
-    ) -> list[tuple[str, str]]:
+    ) -> tuple[Translated, Translator]:
         """Run the query into a DuckDB temp table (`schema_only`: over no data, for its
-        columns alone); its (column, DuckDB type) pairs."""
+        columns alone); its Trino columns."""
         self.schema_only = schema_only
-        self.con.execute(f"CREATE TEMP TABLE {name} AS {self.duckdb_sql(tree)}")
-        described = self.con.execute(f"SELECT * FROM {name} LIMIT 0").description
-        return [(column[0], str(column[1])) for column in described]
+        translated, translator = self.translate(tree)
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {translated.sql}")
+        return translated, translator

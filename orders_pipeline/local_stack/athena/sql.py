@@ -11,6 +11,10 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import TokenType
 
+from orders_pipeline.local_stack.athena import statements
+from orders_pipeline.local_stack.athena.dialect import AthenaSql
+from orders_pipeline.local_stack.athena.errors import AthenaError
+
 READ_DIALECT = "athena"
 _NAME = r"(?:`[^`]+`|\"[^\"]+\"|[\w]+)"
 _TABLE_NAME = rf"({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})"
@@ -30,7 +34,9 @@ class TableRef:
     def qualified(self, default_database: str | None) -> tuple[str, str]:
         database = self.database or default_database
         if not database:
-            raise AthenaSqlError(f"table {self.name}: no database given and no default database")
+            raise AthenaSqlError(
+                f"SCHEMA_NOT_FOUND: table {self.name}: no database given and no default database"
+            )
         return database, self.name
 
 
@@ -48,12 +54,16 @@ class CreateTableAs:
     partitioned_by: list[str]
     if_not_exists: bool
     with_data: bool = True
+    bucketed_by: list[str] = field(default_factory=list)
+    bucket_count: int | None = None
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class InsertInto:
     table: TableRef
     query: exp.Expression
+    columns: list[str] = field(default_factory=list)  # INSERT INTO t (a, b): those columns
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class CreateView:
     view: TableRef
     query: exp.Expression
     replace: bool
+    original: str = ""  # the query's text as written (a view stores it)
 
 
 @dataclass(frozen=True)
@@ -103,14 +114,22 @@ class CreateDatabase:
 
 Statement = (
     Query | CreateTableAs | InsertInto | CreateView | DropTable | RepairTable | AddPartitions
-    | DropPartitions | ShowTables | CreateDatabase
+    | DropPartitions | ShowTables | CreateDatabase | statements.Utility
 )  # fmt: skip
+
+# CTAS properties Athena accepts (others are an error there too).
+_CTAS_PROPERTIES = {
+    "format", "external_location", "partitioned_by", "bucketed_by", "bucket_count",
+    "write_compression", "parquet_compression", "orc_compression", "field_delimiter",
+    "table_type", "is_external", "vacuum_min_snapshots_to_keep", "compression_level",
+}  # fmt: skip
 
 
 @dataclass
 class Properties:
     values: dict[str, str] = field(default_factory=dict)
     partitioned_by: list[str] = field(default_factory=list)
+    bucketed_by: list[str] = field(default_factory=list)
     with_data: bool = True
 
 
@@ -141,7 +160,9 @@ def _partition_spec(text: str) -> dict[str, str]:
     for item in re.split(r",(?=(?:[^']*'[^']*')*[^']*$)", text):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise AthenaSqlError(f"partition spec: expected key=value, got {item.strip()!r}")
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: partition spec: expected key=value, got {item.strip()!r}"
+            )
         value = value.strip()
         spec[_unquote(key)] = _string(value) if value.startswith("'") else value
     return spec
@@ -159,7 +180,9 @@ def _parse_hive_ddl(sql: str) -> Statement | None:
     ):
         specs = _PARTITION_SPEC.findall(m.group(3))
         if not specs or _PARTITION_SPEC.sub("", m.group(3)).strip():
-            raise AthenaSqlError(f"ALTER TABLE ADD PARTITION: cannot parse {m.group(3)!r}")
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: ALTER TABLE ADD PARTITION: cannot parse {m.group(3)!r}"
+            )
         partitions = [(_partition_spec(s), _string(loc) if loc else None) for s, loc in specs]
         return AddPartitions(_table_ref_text(m.group(1)), partitions, bool(m.group(2)))
     if m := re.fullmatch(
@@ -170,7 +193,9 @@ def _parse_hive_ddl(sql: str) -> Statement | None:
         specs = _PARTITION_SPEC.findall(m.group(3))
         rest = re.sub(r"[\s,]", "", _PARTITION_SPEC.sub("", m.group(3)))
         if not specs or rest or any(loc for _, loc in specs):
-            raise AthenaSqlError(f"ALTER TABLE DROP PARTITION: cannot parse {m.group(3)!r}")
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: ALTER TABLE DROP PARTITION: cannot parse {m.group(3)!r}"
+            )
         partitions = [_partition_spec(s) for s, _ in specs]
         return DropPartitions(_table_ref_text(m.group(1)), partitions, bool(m.group(2)))
     if m := re.fullmatch(
@@ -198,34 +223,85 @@ def _ctas_properties(create: exp.Create) -> Properties:
             # The trailing `WITH [NO] DATA` of a CTAS: sqlglot files it among the properties.
             found.with_data = not prop.args.get("no")
         elif isinstance(prop, exp.Property):
-            found.values[prop.name.lower()] = prop.args["value"].name
+            key, value = prop.name.lower(), prop.args["value"]
+            if key not in _CTAS_PROPERTIES:
+                raise AthenaSqlError(
+                    "INVALID_TABLE_PROPERTY: Catalog 'awsdatacatalog' table property "
+                    f"'{key}' does not exist"
+                )
+            if isinstance(value, exp.Array):
+                names = [e.name.lower() for e in value.expressions]
+                if key == "bucketed_by":
+                    found.bucketed_by = names
+                elif key == "partitioned_by":
+                    found.partitioned_by = names
+                else:
+                    raise AthenaSqlError(f"INVALID_TABLE_PROPERTY: {key} takes a single value")
+            else:
+                found.values[key] = value.name
         elif isinstance(prop, exp.LocationProperty):
             found.values["external_location"] = prop.this.name
         else:
-            raise AthenaSqlError(f"CREATE TABLE: unsupported property {prop.sql(READ_DIALECT)!r}")
+            raise AthenaSqlError(
+                "INVALID_TABLE_PROPERTY: CREATE TABLE: unsupported property "
+                f"{prop.sql(READ_DIALECT)!r}"
+            )
     return found
 
 
-# DuckDB functions that reach files, the environment or DuckDB's own catalog: Athena has none
-# of them (and the engine's DuckDB refuses file access anyway).
-_DUCKDB_ONLY_FUNCTIONS = frozenset(
-    {
-        "read_text", "read_blob", "read_csv", "read_csv_auto", "read_json", "read_json_auto",
-        "read_json_objects", "read_ndjson", "read_ndjson_auto", "read_ndjson_objects",
-        "read_parquet", "parquet_scan", "parquet_metadata", "parquet_schema",
-        "parquet_file_metadata", "parquet_kv_metadata", "glob", "getenv", "current_setting",
-        "sniff_csv", "query_table", "query", "duckdb_settings", "duckdb_extensions",
-        "duckdb_tables", "duckdb_columns", "duckdb_databases", "duckdb_functions", "which_secret",
-    }
-)  # fmt: skip
+# Trino's reserved words (language/reserved): usable as names only when double-quoted.
+RESERVED = frozenset(
+    """ALTER AND AS BETWEEN BY CASE CAST CONSTRAINT CREATE CROSS CUBE CURRENT_CATALOG CURRENT_DATE
+    CURRENT_PATH CURRENT_ROLE CURRENT_SCHEMA CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER DEALLOCATE
+    DELETE DESCRIBE DISTINCT DROP ELSE END ESCAPE EXCEPT EXECUTE EXISTS EXTRACT FALSE FOR FROM FULL
+    GROUP GROUPING HAVING IN INNER INSERT INTERSECT INTO IS JOIN JSON_ARRAY JSON_EXISTS JSON_OBJECT
+    JSON_QUERY JSON_TABLE JSON_VALUE LEFT LIKE LISTAGG LOCALTIME LOCALTIMESTAMP NATURAL NORMALIZE
+    NOT NULL ON OR ORDER OUTER PREPARE RECURSIVE RIGHT ROLLUP SELECT SKIP TABLE THEN TRIM TRUE
+    UESCAPE UNION UNNEST USING VALUES WHEN WHERE WITH""".split()
+)
+
+
+def _reject_backticks(sql: str) -> None:
+    """Athena's DML is Trino's: backquoted names are an error there (DDL takes them)."""
+    tokens = sqlglot.tokenize(sql, read=READ_DIALECT)
+    for token in tokens:
+        if token.text == "`" or (
+            token.token_type == TokenType.IDENTIFIER and sql[token.start : token.start + 1] == "`"
+        ):
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: line {token.line}:{token.start + 1}: backquoted identifiers are "
+                "not supported; use double quotes to quote identifiers"
+            )
+
+
+def table_ref_text(text: str) -> TableRef:
+    return _table_ref_text(text)
+
+
+def _reject_reserved(tree: exp.Expression) -> None:
+    for identifier in tree.find_all(exp.Identifier):
+        if not identifier.quoted and identifier.name.upper() in RESERVED:
+            raise AthenaSqlError(
+                f"SYNTAX_ERROR: mismatched input '{identifier.name}'. "
+                f"'{identifier.name.upper()}' is a reserved word: quote it as \"{identifier.name}\""
+            )
 
 
 def _reject_outside_athena(sql: str, tree: exp.Expression) -> None:
-    """Athena reads tables of its catalog only: a table function or a path is not one."""
+    """Athena reads tables of its catalog only: a table function or a path is not one. (A DuckDB
+    function elsewhere is refused by the function table, an allow-list: functions.py.)"""
     tokens = sqlglot.tokenize(sql, read=READ_DIALECT)
+    calls: list[str] = []  # the callee of each open parenthesis
     for before, token in zip(tokens, tokens[1:], strict=False):
-        if before.token_type in (TokenType.FROM, TokenType.JOIN) and (
-            token.token_type == TokenType.STRING
+        if token.token_type == TokenType.L_PAREN:
+            calls.append(before.text.upper())
+        elif token.token_type == TokenType.R_PAREN and calls:
+            calls.pop()
+        inside_call = bool(calls) and calls[-1] in ("TRIM", "SUBSTRING", "EXTRACT", "POSITION")
+        if (
+            before.token_type in (TokenType.FROM, TokenType.JOIN)
+            and (token.token_type == TokenType.STRING)
+            and not inside_call
         ):
             start = token.col - len(token.text) - 1  # sqlglot's col is where the token ends
             raise AthenaSqlError(
@@ -239,10 +315,6 @@ def _reject_outside_athena(sql: str, tree: exp.Expression) -> None:
             raise AthenaSqlError(
                 f"FUNCTION_NOT_FOUND: Table function '{name.lower()}' not registered"
             )
-    for function in tree.find_all(exp.Func):
-        name = function.name if isinstance(function, exp.Anonymous) else function.sql_name()
-        if name.lower() in _DUCKDB_ONLY_FUNCTIONS:
-            raise AthenaSqlError(f"FUNCTION_NOT_FOUND: Function '{name.lower()}' not registered")
 
 
 def parse_statement(sql: str) -> Statement:
@@ -251,21 +323,35 @@ def parse_statement(sql: str) -> Statement:
     if hive is not None:
         return hive
     try:
-        trees = [t for t in sqlglot.parse(sql, read=READ_DIALECT) if t is not None]
+        utility = statements.parse_utility(sql)
+    except AthenaError as err:
+        raise AthenaSqlError(str(err)) from None
+    if utility is not None:
+        return utility
+    if "`" in sql:
+        _reject_backticks(sql)
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=AthenaSql) if t is not None]
     except ParseError as err:
         first = err.errors[0] if err.errors else {}
         where = f"line {first.get('line')}:{first.get('col')}: " if first else ""
         reason = first.get("description") or str(err).splitlines()[0]
         raise AthenaSqlError(f"SYNTAX_ERROR: {where}{reason}") from None
     if len(trees) != 1:
-        raise AthenaSqlError(f"expected exactly one statement, got {len(trees)}")
+        raise AthenaSqlError(f"SYNTAX_ERROR: expected exactly one statement, got {len(trees)}")
     tree = trees[0]
     _reject_outside_athena(sql, tree)
+    _reject_reserved(tree)
     if isinstance(tree, exp.Query):
         return Query(tree)
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:
         props = _ctas_properties(tree)
         data_format = props.values.get("format", "parquet").lower()
+        count = props.values.get("bucket_count")
+        if props.bucketed_by and not (count and count.isdigit() and int(count) > 0):
+            raise AthenaSqlError(
+                "INVALID_TABLE_PROPERTY: bucket_count must be a positive integer with bucketed_by"
+            )
         return CreateTableAs(
             table=table_ref(tree.this),
             query=tree.expression,
@@ -274,17 +360,27 @@ def parse_statement(sql: str) -> Statement:
             partitioned_by=props.partitioned_by,
             if_not_exists=bool(tree.args.get("exists")),
             with_data=props.with_data,
+            bucketed_by=props.bucketed_by,
+            bucket_count=int(count) if count else None,
+            properties=dict(props.values),
         )
     if isinstance(tree, exp.Create) and tree.kind == "VIEW":
-        return CreateView(table_ref(tree.this), tree.expression, bool(tree.args.get("replace")))
-    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
+        found = re.search(r"\bAS\b\s*(.*)$", sql.strip().rstrip(";"), re.I | re.S)
+        original = found.group(1) if found else tree.expression.sql(dialect=AthenaSql)
+        return CreateView(
+            table_ref(tree.this), tree.expression, bool(tree.args.get("replace")), original
+        )
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table | exp.Schema):
         if tree.args.get("overwrite"):
-            raise AthenaSqlError("INSERT OVERWRITE is not supported by Athena")
+            raise AthenaSqlError("NOT_SUPPORTED: INSERT OVERWRITE is not supported by Athena")
+        if isinstance(tree.this, exp.Schema):
+            names = [e.name.lower() for e in tree.this.expressions]
+            return InsertInto(table_ref(tree.this.this), tree.expression, names)
         return InsertInto(table_ref(tree.this), tree.expression)
     if isinstance(tree, exp.Drop) and tree.kind in ("TABLE", "VIEW"):
         dropped = (tree.args.get("tables") or [tree.this])[0]
         return DropTable(table_ref(dropped), bool(tree.args.get("exists")), tree.kind == "VIEW")
-    raise AthenaSqlError(f"unsupported statement: {sql.strip().split(None, 2)[:2]}")
+    raise AthenaSqlError(f"NOT_SUPPORTED: unsupported statement: {sql.strip().split(None, 2)[:2]}")
 
 
 def referenced_tables(tree: exp.Expression) -> list[exp.Table]:
@@ -324,8 +420,17 @@ def to_duckdb(tree: exp.Expression) -> str:
 def partition_filters(
     tree: exp.Expression, table: exp.Table, partition_keys: list[str]
 ) -> list[str]:
-    """DuckDB predicates over partition keys only, taken from the WHERE of the single-table SELECT
-    that reads `table` (AND-ed conjuncts); [] when pruning would not be safe."""
+    """DuckDB text of partition_conjuncts (sqlglot's translation; the engine translates them with
+    Trino's semantics)."""
+    return [c.sql(dialect="duckdb") for c in partition_conjuncts(tree, table, partition_keys)]
+
+
+def partition_conjuncts(
+    tree: exp.Expression, table: exp.Table, partition_keys: list[str]
+) -> list[exp.Expression]:
+    """Predicates over partition keys only (columns unqualified), taken from the WHERE of the
+    single-table SELECT that reads `table` (AND-ed conjuncts); [] when pruning would not be
+    safe."""
     select = table.parent_select
     if select is None or select.args.get("joins") or select.args.get("where") is None:
         return []
@@ -349,7 +454,7 @@ def partition_filters(
             bare = conjunct.copy()
             for column in bare.find_all(exp.Column):
                 column.set("table", None)
-            kept.append(bare.sql(dialect="duckdb"))
+            kept.append(bare)
     return kept
 
 

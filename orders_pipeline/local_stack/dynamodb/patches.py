@@ -3,17 +3,27 @@ sends, into the shard's record log (on disk with a state dir), and dropped after
 
 moto keeps every stream record as Python objects for ever and dumps each to JSON twice (for its
 SizeBytes, then for GetRecords): most of the memory and CPU the data plane cost the server.
+
+The records are AWS's: one per item a request changes (an UpdateItem that creates the item
+included), none for a write that changes nothing or a cancelled transaction
+(developerguide/Streams.html), eventVersion 1.1, the creation time in whole seconds
+(APIReference/API_streams_StreamRecord.html, developerguide/Streams.Lambda.Tutorial.html).
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from moto.core.utils import unix_time, utcnow
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
@@ -33,6 +43,8 @@ DEFAULT_LIMIT = 1000
 RETENTION_SECONDS = 24 * 3600
 # A shard iterator expires 15 minutes after it was handed out, as on AWS.
 ITERATOR_SECONDS = 15 * 60
+# The stream record format AWS sends today (GetRecords, and the Lambda and Pipes events).
+EVENT_VERSION = "1.1"
 _WITH_NEW_IMAGE = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
 _WITH_OLD_IMAGE = ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 
@@ -49,6 +61,7 @@ calls(
     declared_in=__name__,
 )
 requires_attributes(DynamoDBStreamsBackend, "shard_iterators", declared_in=__name__)
+requires_attributes(DynamoDBBackend, "tables", declared_in=__name__)
 requires_attributes(ShardIterator, "stream_shard", "sequence_number", declared_in=__name__)
 requires_attributes(
     StreamShard, "items", "starting_sequence_number", "table", "account_id", declared_in=__name__
@@ -56,10 +69,11 @@ requires_attributes(
 requires_attributes(
     Table,
     "hash_key_attr", "range_key_attr", "stream_specification", "lambda_event_source_mappings",
-    "region_name",
+    "region_name", "items", "created_at",
     declared_in=__name__,
 )  # fmt: skip
-requires_attributes(Item, "hash_key", "range_key", declared_in=__name__)
+requires_attributes(Item, "hash_key", "range_key", "attrs", declared_in=__name__)
+requires_attributes(DynamoType, "type", "value", declared_in=__name__)
 
 
 @wraps(StreamShard, "__init__")
@@ -70,9 +84,8 @@ def stream_shard_init(original: Any, self: StreamShard, account_id: str, table: 
 
 
 def _epoch_seconds(moment: Any) -> float:
-    # moto's naive UTC time as epoch seconds (datetime.timestamp() would read it as local time),
-    # truncated to the millisecond as moto's serializer sends it.
-    return int(unix_time(moment) * 1000) / 1000
+    # moto's naive UTC time as epoch seconds (datetime.timestamp() would read it as local time).
+    return unix_time(moment)
 
 
 def _wire_bytes(value: Any) -> Any:
@@ -84,7 +97,11 @@ def _wire_bytes(value: Any) -> Any:
 def stream_record(
     table: Table, view_type: str, old: Item | None, new: Item | None, sequence_number: int
 ) -> tuple[dict[str, Any], float]:
-    """The record DynamoDB Streams sends for one change (SizeBytes still to fill in), and when."""
+    """The record DynamoDB Streams sends for one change (SizeBytes still to fill in), and when.
+
+    ApproximateCreationDateTime is rounded down to the second, as AWS sends it; the exact
+    moment returned is the record's arrival in the log (for its 24-hour retention).
+    """
     event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
     keyed = old if old is not None else new
     assert keyed is not None
@@ -93,7 +110,7 @@ def stream_record(
         keys[table.range_key_attr] = keyed.range_key.to_json()  # type: ignore[union-attr]
     created = _epoch_seconds(utcnow())
     dynamodb: dict[str, Any] = {
-        "ApproximateCreationDateTime": created,
+        "ApproximateCreationDateTime": int(created),
         "Keys": keys,
         "SequenceNumber": str(sequence_number),
         "StreamViewType": view_type,
@@ -105,7 +122,7 @@ def stream_record(
     record = {
         "eventID": mock_random.uuid4().hex,
         "eventName": event_name,
-        "eventVersion": "1.0",
+        "eventVersion": EVENT_VERSION,
         "eventSource": "aws:dynamodb",
         "awsRegion": table.region_name,
         "dynamodb": dynamodb,
@@ -143,21 +160,127 @@ class _Delivered:
         return _as_moto_record(self._data)
 
 
+def _compared(value: DynamoType) -> Any:
+    """An attribute value as DynamoDB compares it: a number by its value, a set unordered."""
+    tag, inner = value.type, value.value
+    if tag == "N":
+        return tag, Decimal(inner)
+    if tag == "NS":
+        return tag, frozenset(Decimal(number) for number in inner)
+    if tag in ("SS", "BS"):
+        return tag, frozenset(inner)
+    if tag == "L":
+        return tag, [_compared(member) for member in inner]
+    if tag == "M":
+        return tag, {name: _compared(member) for name, member in inner.items()}
+    return tag, inner
+
+
+def unchanged(old: Item | None, new: Item | None) -> bool:
+    """Whether a write left the item as it was (AWS then writes no stream record)."""
+    if old is None or new is None:
+        return old is new
+    before, after = old.attrs, new.attrs
+    return before.keys() == after.keys() and all(
+        _compared(before[name]) == _compared(after[name]) for name in before
+    )
+
+
+_held = threading.local()
+
+
+def _stored(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+    """The item the table holds under this key now (without adding an empty entry)."""
+    if table.range_key_attr is None:
+        found = table.items.get(hash_key)
+    else:
+        found = table.items.get(hash_key, {}).get(range_key)
+    return found if isinstance(found, Item) else None
+
+
+@contextmanager
+def one_record_per_item() -> Iterator[None]:
+    """Hold the stream changes made inside; when the outermost block ends, write one record per
+    item changed: from its image before the first change to the item its table holds then.
+
+    moto's UpdateItem of a new item first puts the bare key, then updates it (two INSERTs);
+    AWS writes one record per item a request modifies, with the item as the request left it.
+    """
+    if getattr(_held, "changes", None) is not None:
+        yield
+        return
+    changes: dict[tuple[int, DynamoType, DynamoType | None], tuple[StreamShard, Item | None]] = {}
+    _held.changes = changes
+    try:
+        yield
+    finally:
+        _held.changes = None
+        for (_, hash_key, range_key), (shard, old) in changes.items():
+            _write(shard, old, _stored(shard.table, hash_key, range_key))
+
+
 @replaces(StreamShard, "add")
 def add(self: StreamShard, old: Item | None, new: Item | None) -> None:
-    """Log the change's record; moto's Lambda event sources get it as moto would send it."""
-    view_type = self.table.stream_specification["StreamViewType"]
-    sequence_number = self.starting_sequence_number + self.items.next
-    record, created = stream_record(self.table, view_type, old, new, sequence_number)
+    """Log the change's record (held to the end of the request inside one_record_per_item)."""
+    changes = getattr(_held, "changes", None)
+    if changes is None:
+        _write(self, old, new)
+        return
+    keyed = old if old is not None else new
+    assert keyed is not None
+    changes.setdefault((id(self), keyed.hash_key, keyed.range_key), (self, old))
+
+
+def _write(shard: StreamShard, old: Item | None, new: Item | None) -> None:
+    """Log a change's record; moto's Lambda event sources get it as moto would send it.
+
+    A PutItem or UpdateItem that changes no data in the item makes no record, as on AWS.
+    """
+    if unchanged(old, new):
+        return
+    view_type = shard.table.stream_specification["StreamViewType"]
+    sequence_number = shard.starting_sequence_number + shard.items.next
+    record, created = stream_record(shard.table, view_type, old, new, sequence_number)
     data = wire_text(record)
-    self.items.append(data, arrival=created)
-    if self.table.lambda_event_source_mappings:
+    shard.items.append(data, arrival=created)
+    if shard.table.lambda_event_source_mappings:
         from moto.awslambda.utils import get_backend
 
-        for arn, mapping in self.table.lambda_event_source_mappings.items():
-            get_backend(self.account_id, arn.split(":")[3]).send_dynamodb_items(
+        for arn, mapping in shard.table.lambda_event_source_mappings.items():
+            get_backend(shard.account_id, arn.split(":")[3]).send_dynamodb_items(
                 arn, [_Delivered(data)], mapping.event_source_arn
             )
+
+
+@wraps(DynamoDBBackend, "update_item")
+def update_item(original: Any, self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Item:
+    """UpdateItem: one record for the item, also when the update creates it."""
+    with one_record_per_item():
+        return original(self, *args, **kwargs)
+
+
+@wraps(DynamoDBBackend, "transact_write_items")
+def transact_write_items(
+    original: Any, self: DynamoDBBackend, transact_items: list[dict[str, Any]]
+) -> None:
+    """TransactWriteItems: one record per item it changes, none when it is cancelled.
+
+    moto writes each item as it goes and, to cancel, swaps in deep copies of the tables taken
+    before: their stream shards are new objects, so the records already written would stay,
+    readers' iterators would point at the old shard and an in-memory log would start again at
+    the first sequence number. The tables keep their own objects, with the copies' items.
+    """
+    tables = dict(self.tables)
+    with one_record_per_item():
+        try:
+            original(self, transact_items)
+        finally:
+            for name, table in tables.items():
+                restored = self.tables.get(name)
+                if restored is not None and restored is not table:
+                    if restored.created_at == table.created_at:
+                        table.items = restored.items
+                        self.tables[name] = table
 
 
 def binary_decoded(value: Any) -> Any:
