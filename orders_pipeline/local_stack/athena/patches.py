@@ -19,6 +19,7 @@ from moto.s3.models import FakeKey, s3_backends
 from moto.utilities.utils import get_partition
 
 from orders_pipeline.local_stack.athena import history, statements
+from orders_pipeline.local_stack.athena import metering as athena_metering
 from orders_pipeline.local_stack.athena import persistence as _persistence  # noqa: F401
 from orders_pipeline.local_stack.athena.engine import (
     AthenaEngine,
@@ -246,6 +247,12 @@ def _run(backend: AthenaBackend, execution: EngineExecution, request: QueryReque
         execution.end_time = time.time()
         execution.status = final
         backend.executions.changed(execution.id)
+    succeeded = final == "SUCCEEDED"
+    athena_metering.query_finished(
+        str(getattr(execution, "statement_type", "") or ""),
+        int(getattr(execution, "data_scanned_bytes", 0) or 0),
+        succeeded,
+    )
     store.current().mark_dirty()
 
 
