@@ -18,6 +18,7 @@ from orders_pipeline.defs.analytics.sql_templates import select_table_query
 from orders_pipeline.defs.generation.assets import DEFAULT_ORDERS_PER_SECOND
 from orders_pipeline.defs.generation.clock import start_ending_by, utc_now
 from orders_pipeline.defs.resources import DataLakeResource, build_resources
+from orders_pipeline.lib.jobs import DAILY_CHECKS
 from orders_pipeline.orders import ChangeMix
 from orders_pipeline.orders.model import format_timestamp
 
@@ -166,12 +167,6 @@ def pipeline() -> Iterator[Pipeline]:
         yield Pipeline(definitions, live, instance)
 
 
-def _daily_checks() -> tuple[dg.AssetCheckKey, ...]:
-    from orders_pipeline.defs.analytics.schedules import DAILY_CHECKS
-
-    return DAILY_CHECKS
-
-
 def catalog_and_refresh(
     pipe: Pipeline, say: Callable[[str], None], event_days: list[str] | None = None
 ) -> BuildResult:
@@ -193,7 +188,7 @@ def catalog_and_refresh(
         REFRESH,
         stage="analytics refresh",
         config={"ops": {"analytics_refresh": {"config": refresh}}},
-        checks=_daily_checks(),
+        checks=DAILY_CHECKS,
     )
     dashboard = pipe.run(DASHBOARD, stage="dashboard")
     path = None

@@ -51,7 +51,11 @@ def change(
         "quantity": quantity,
         "price": price,
         "discount": discount,
-        "order_total": round(quantity * price - discount, 2),
+        "order_total": (
+            round(quantity * price - discount, 2)
+            if all(isinstance(v, int | float) for v in (quantity, price, discount))
+            else None
+        ),
         "currency": "USD",
         "status": "PLACED",
         "payment_method": "paypal",
@@ -134,6 +138,7 @@ class OwnedLake:
             run_crawler(
                 self.glue.client(), self.glue.crawler_name, timeout_seconds=60, poll_seconds=0.1
             )
+            self.glue.read_scalars_as_text(self.glue.raw_table)  # as the catalog asset does
         else:
             self.glue.add_partitions(self.glue.raw_table, days)
         return days

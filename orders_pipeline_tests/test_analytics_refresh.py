@@ -3,6 +3,7 @@ changes, and that a refresh rewrites only what those changes touch, exactly."""
 
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from orders_pipeline import tables
@@ -292,3 +293,40 @@ def test_a_table_laid_out_unlike_its_declaration_is_an_error_naming_the_rebuild(
         lake.refresh([D1])
     lake.refresh([D1], rebuild=True)
     assert lake.table(DAILY_SALES)["orders"].tolist() == [1]
+
+
+def test_a_value_unlike_the_crawlers_guess_is_rejected_alone_not_the_partition(lake):
+    # The crawler saw numbers; a later record (no crawl: its columns are known) holds text.
+    build(lake, [change("o1", "e1", "1", at(D1), quantity=2)])
+    assert lake.glue.columns("orders_raw")["quantity"] == "string"
+    build(lake, [change("o2", "e2", "2", at(D2), quantity="two"), change("o3", "e3", "3", at(D2))])
+    events = lake.table(ORDER_EVENTS).set_index("event_id")
+    assert events.loc["e2", "rejected"] == "quantity two is not an integer"
+    assert events.loc["e3", "quantity"] == 2 and pd.isna(events.loc["e3", "rejected"])
+    assert set(current(lake)) == {"o1", "o2", "o3"}
+
+
+def test_the_original_projects_item_shape_flows_to_every_table(lake):
+    # Its generator writes orderid, product_name, quantity and price only; an order changed
+    # later keeps the day it was first seen.
+    def bare(orderid, event_id, seq, when, **values):
+        return {"orderid": orderid, **values, "cdc_event_type": "INSERT" if seq == "1" else
+                "MODIFY", "event_id": event_id, "sequence_number": seq,
+                "creation_datetime": when, "is_deleted": False}  # fmt: skip
+
+    build(
+        lake,
+        [
+            bare("17", "e1", "1", at(D1), product_name="Lamp", quantity=2, price=12.5),
+            bare("42", "e2", "1", at(D1), product_name="Lamp", quantity=1, price=12.5),
+        ],
+    )
+    build(lake, [bare("17", "e3", "2", at(D2), product_name="Lamp", quantity=3, price=12.5)])
+    assert lake.table(DAILY_SALES).to_dict("records") == [{
+        "category": "unknown", "product_name": "Lamp", "orders": 2, "units": 4,
+        "gross_revenue": Decimal("50.00"), "discounts": Decimal("0.00"),
+        "net_revenue": Decimal("50.00"), "avg_order_value": Decimal("25.00"), "dt": D1,
+    }]  # fmt: skip
+    funnel = lake.table(DAILY_STATUS_FUNNEL).to_dict("records")
+    assert [(r["dt"], r["placed"], r["paid"]) for r in funnel] == [(D1, 2, 0)]
+    assert current(lake)["17"]["quantity"] == 3

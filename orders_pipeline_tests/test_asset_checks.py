@@ -13,8 +13,8 @@ from orders_pipeline import tables
 from orders_pipeline.defs.analytics.assets import analytics_refresh
 from orders_pipeline.defs.analytics.checks import matches_dynamodb, whole_table_quality
 from orders_pipeline.defs.analytics.quality import event_age
-from orders_pipeline.defs.ingestion.firehose_errors import summarize_error_records
 from orders_pipeline.defs.resources import OrdersTableResource
+from orders_pipeline.lib.firehose_errors import summarize_error_records
 from orders_pipeline.orders.reconciliation import OrderState, reconcile
 from orders_pipeline_tests.owned_lake import OwnedLake, change, keys_only
 
@@ -43,6 +43,12 @@ def refreshed(lake: OwnedLake, records: list[dict]) -> dict[str, dg.AssetCheckEv
         resources={"athena": lake.athena, "glue": lake.glue, "data_lake": lake.data_lake},
         run_config={"ops": {"analytics_refresh": {"config": {"event_days": days}}}},
     )
+    lake.events_metadata = {
+        k: v.value
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("order_events")
+        for k, v in event.materialization.metadata.items()
+    }
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
@@ -153,11 +159,16 @@ def test_values_that_cannot_be_typed_are_quarantined_and_reported_with_their_raw
     assert outcome.metadata["failing_rows"].value == 2
     assert outcome.metadata["examples"].value == [
         "o6: created_at last tuesday is not an ISO 8601 date-time",
-        "o7: quantity two is not a integer",
+        "o7: quantity two is not an integer",
     ]
     events = dirty.table("order_events").set_index("event_id")
     assert pd.isna(events.loc["e7", "quantity"])
-    assert events.loc["e7", "rejected"] == "quantity two is not a integer"
+    assert events.loc["e7", "rejected"] == "quantity two is not an integer"
+
+
+def test_order_events_metadata_counts_the_rejects_by_column(dirty):
+    assert dirty.events_metadata["rejected_rows"] == 2
+    assert dirty.events_metadata["rejected_by_column"] == {"created_at": 1, "quantity": 1}
 
 
 def test_an_order_with_an_unknown_creation_day_is_a_warning_not_an_error(dirty):

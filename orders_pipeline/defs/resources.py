@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -24,6 +25,7 @@ from pydantic import PrivateAttr
 
 from orders_pipeline.aws import client_config, describe_aws_error
 from orders_pipeline.deploy import DeployError, stack_outputs
+from orders_pipeline.lib.days import recent_days
 from orders_pipeline.lib.sql import validate_day
 from orders_pipeline.orders.reconciliation import OrderState
 
@@ -33,6 +35,17 @@ _GET_PARTITIONS_BATCH = 1000
 _CREATE_PARTITIONS_BATCH = 100
 _UPDATE_PARTITIONS_BATCH = 100
 _DELETE_PARTITIONS_BATCH = 25
+
+
+# The Hive types a crawler gives plain JSON values; structs, arrays and maps keep theirs.
+_SCALAR_TYPES = frozenset(
+    {"boolean", "tinyint", "smallint", "int", "integer", "bigint", "float", "double", "decimal",
+     "date", "timestamp", "char", "varchar"}
+)  # fmt: skip
+_TABLE_INPUT_KEYS = (
+    "Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys",
+    "TableType", "Parameters", "ViewOriginalText", "ViewExpandedText",
+)  # fmt: skip
 
 
 def _partition_input(partition: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +72,8 @@ def _raise_partition_errors(table: str, doing: str, response: dict[str, Any]) ->
 
 
 GZIP_MAGIC = b"\x1f\x8b"
+# The error types Firehose writes under the error prefix for an S3 destination with a processor.
+ERROR_OUTPUT_TYPES = ("processing-failed",)
 
 
 @dataclass(frozen=True)
@@ -267,6 +282,22 @@ class DataLakeResource(dg.ConfigurableResource):
             found += page.get("Contents", [])
         return found, calls
 
+    def recent_raw_folders(self, now: datetime) -> list[str]:
+        """The raw `dt=` folders a delivery can still land in: today and the two days before."""
+        return [f"{self.raw_prefix}dt={day}/" for day in recent_days(now)]
+
+    def recent_error_folders(self, now: datetime) -> list[str]:
+        """The error folders of today and yesterday (their `dt=` is the day Firehose failed)."""
+        return [
+            f"{self.error_prefix}{kind}/dt={day}/"
+            for kind in ERROR_OUTPUT_TYPES
+            for day in recent_days(now, late_days=1)
+        ]
+
+    def objects_in(self, folders: list[str]) -> list[dict[str, Any]]:
+        """Every object of these folders (a listing per folder: never the whole prefix)."""
+        return [obj for folder in folders for obj in self.list_objects(folder)]
+
     def has_objects(self, prefix: str) -> bool:
         """Whether anything is under `prefix` (one LIST call of at most one key)."""
         page = self.client().list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
@@ -389,6 +420,45 @@ class GlueCatalogResource(dg.ConfigurableResource):
             )
             _raise_partition_errors(table, "registering", response)
         return missing
+
+    def read_scalars_as_text(self, table: str) -> list[str]:
+        """Declare the table's plain columns (numbers, booleans, ...) `string`, in the table and
+        every partition; the columns changed. The analytics type them themselves (TRY_CAST), so
+        one record whose value does not fit the crawler's guess ("abc" as a price) is rejected
+        alone instead of failing every query over its partition (HIVE_BAD_DATA)."""
+        found = self.get_table(table)
+        if found is None:
+            return []
+        descriptor = found["StorageDescriptor"]
+        columns, changed = [], []
+        for column in descriptor.get("Columns", []):
+            kind = column["Type"].lower()
+            if kind != "string" and kind.split("(")[0] in _SCALAR_TYPES:
+                changed.append(column["Name"])
+                column = {**column, "Type": "string"}
+            columns.append(column)
+        if not changed:
+            return []
+        client = self.client()
+        table_input = {k: found[k] for k in _TABLE_INPUT_KEYS if k in found}
+        table_input["StorageDescriptor"] = {**descriptor, "Columns": columns}
+        client.update_table(DatabaseName=self.database, TableInput=table_input)
+        stale = [
+            {**p, "StorageDescriptor": {**p["StorageDescriptor"], "Columns": columns}}
+            for p in self.partitions(table)
+            if p["StorageDescriptor"].get("Columns") != columns
+        ]
+        for start in range(0, len(stale), _UPDATE_PARTITIONS_BATCH):
+            response = client.batch_update_partition(
+                DatabaseName=self.database,
+                TableName=table,
+                Entries=[
+                    {"PartitionValueList": p["Values"], "PartitionInput": _partition_input(p)}
+                    for p in stale[start : start + _UPDATE_PARTITIONS_BATCH]
+                ],
+            )
+            _raise_partition_errors(table, "retyping", response)
+        return changed
 
     def partitions(self, table: str, days: list[str] | None = None) -> list[dict[str, Any]]:
         """The table's partitions (Values, StorageDescriptor), all of them or those whose `dt`

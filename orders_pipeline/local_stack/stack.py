@@ -239,6 +239,7 @@ class LocalStack:
             "region": self.region,
             "meters": self.meters.document(),
             "metering_errors": self._request_meter.errors,
+            "actions": dict(sorted(self._request_meter.actions.items())),
             "workers_running": workers is not None,
             "workers_pid": workers.pid if workers is not None else None,
             "supervision": {"workers": supervisor.status()} if supervisor is not None else {},

@@ -11,16 +11,21 @@ from pydantic import Field, field_validator
 from orders_pipeline import tables
 from orders_pipeline.defs.analytics.quality import quality_results
 from orders_pipeline.defs.analytics.refresh import Lake, RefreshResult, refresh
-from orders_pipeline.defs.analytics.sql_templates import quality_query, table_prefix
+from orders_pipeline.defs.analytics.sql_templates import (
+    quality_query,
+    rejected_by_column_query,
+    table_prefix,
+)
 from orders_pipeline.defs.resources import (
     AthenaResource,
     DataLakeResource,
     GlueCatalogResource,
     failing_clearly,
 )
+from orders_pipeline.lib.checks import reason
+from orders_pipeline.lib.jobs import REFRESH_OP
 from orders_pipeline.lib.sql import validate_day
 
-REFRESH_OP = "analytics_refresh"
 # Each table's inputs, as the refresh reads them.
 _DEPS: dict[str, tuple[str, ...]] = {
     tables.ORDER_EVENTS.name: (tables.RAW.name,),
@@ -136,8 +141,9 @@ def analytics_refresh(
         result: RefreshResult = refresh(
             Lake(athena, glue, data_lake), days, rebuild=config.all_days
         )
-        quality = None
-        if result.event_days:
+    quality, rejected, failure = None, {}, None
+    if result.event_days:
+        try:
             quality = athena.run(
                 quality_query(
                     database=glue.database,
@@ -145,6 +151,10 @@ def analytics_refresh(
                     creation_days=result.creation_days,
                 )
             ).rows[0]
+            if int(quality.get("rejected_rows") or 0):
+                rejected = _rejected_by_column(athena, glue.database, result.event_days)
+        except Exception as error:  # the tables are written: the checks fail, saying why
+            failure = reason(error)
     for table in tables.ANALYTICS_TABLES:
         done = result.tables.get(table.name)
         if done is None:
@@ -164,5 +174,20 @@ def analytics_refresh(
                 result.changes_by_creation_day
             )
             metadata["refresh_bytes_scanned"] = dg.MetadataValue.int(result.bytes_scanned)
+            if quality is not None:
+                metadata["rejected_rows"] = dg.MetadataValue.int(
+                    int(quality.get("rejected_rows") or 0)
+                )
+                metadata["rejected_by_column"] = dg.MetadataValue.json(rejected)
         yield dg.MaterializeResult(asset_key=table.name, metadata=metadata)
-    yield from quality_results.results(quality, now=datetime.now(UTC))
+    if failure is not None:
+        yield from quality_results.failed(failure)
+    else:
+        yield from quality_results.results(quality, now=datetime.now(UTC))
+
+
+def _rejected_by_column(athena: AthenaResource, database: str, days: list[str]) -> dict[str, int]:
+    """How many rows of these days each column's values were rejected in (only run when some
+    were: the refresh's quality query counts them)."""
+    rows = athena.run(rejected_by_column_query(database=database, event_days=days)).rows
+    return {str(row["column_name"]): int(row["rejected_rows"]) for row in rows}

@@ -3,16 +3,10 @@ of the days the new deliveries touch (op names are the assets' own)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import dagster as dg
 
 from orders_pipeline import tables
-from orders_pipeline.defs.analytics.schedules import DAILY_CHECKS
-
-INGEST_JOB = "ingest_job"
-CATALOG_OP = tables.RAW.name
-REFRESH_OP = "analytics_refresh"
+from orders_pipeline.lib.jobs import DAILY_CHECKS, INGEST_JOB
 
 ingest_job = dg.define_asset_job(
     INGEST_JOB,
@@ -26,13 +20,3 @@ ingest_job = dg.define_asset_job(
         "then rewrites the analytics partitions their changes touch."
     ),
 )
-
-
-def ingest_run_config(event_days: list[str], new_columns: list[str]) -> dict[str, Any]:
-    """The run config of an ingest run for these event days (and columns the table lacks)."""
-    return {
-        "ops": {
-            CATALOG_OP: {"config": {"partitions": event_days, "new_columns": new_columns}},
-            REFRESH_OP: {"config": {"event_days": event_days}},
-        }
-    }

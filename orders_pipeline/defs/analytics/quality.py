@@ -163,5 +163,16 @@ class QualityResults:
             yield rule_result(rule, row, scope)
         yield freshness_result(row, now)
 
+    def failed(self, why: str) -> Iterator[dg.AssetCheckResult]:
+        """Every check failed, with the one-line reason their query could not run."""
+        for spec in self.specs:
+            yield dg.AssetCheckResult(
+                asset_key=spec.asset_key,
+                check_name=spec.name,
+                passed=False,
+                description=f"the check could not run: {why}",
+                metadata={"error": dg.MetadataValue.text(why)},
+            )
+
 
 quality_results = QualityResults()

@@ -254,6 +254,7 @@ def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebu
                 database=database,
                 raw_table=lake.glue.raw_table,
                 event_days=event_days,
+                earlier_events=not rebuild and lake.glue.table_exists(tables.ORDER_EVENTS.name),
             ),
             rebuild=rebuild,
         )

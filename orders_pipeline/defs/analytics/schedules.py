@@ -3,24 +3,19 @@ sensor may miss a delivery), and the daily whole-table checks."""
 
 import dagster as dg
 
-from orders_pipeline import tables
+from orders_pipeline.lib.jobs import DAILY_CHECKS, INGEST_JOB
 
 # The hourly refresh runs the ingest job with its defaults: partitions and analytics of today
 # and the days before it that late changes can reach.
 hourly_refresh_schedule = dg.ScheduleDefinition(
     name="hourly_refresh_schedule",
-    job_name="ingest_job",
+    job_name=INGEST_JOB,
     cron_schedule="40 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Hourly: register and refresh the last days' partitions, whatever the sensor saw.",
 )
 
-DAILY_CHECKS = (
-    dg.AssetCheckKey(dg.AssetKey(tables.ORDER_EVENTS.name), "all_days_quality"),
-    dg.AssetCheckKey(dg.AssetKey(tables.ORDERS_CURRENT.name), "all_days_unique_orderid"),
-    dg.AssetCheckKey(dg.AssetKey(tables.ORDERS_CURRENT.name), "matches_dynamodb"),
-)
 
 daily_quality_job = dg.define_asset_job(
     "daily_quality_job",

@@ -52,6 +52,10 @@ def _is_complex(glue_type: str) -> bool:
     return glue_type.lower().startswith(_COMPLEX)
 
 
+def _article(type_name: str) -> str:
+    return "an" if type_name[:1] in "aeiou" else "a"
+
+
 def typed_value(name: str, target: str, raw_type: str | None) -> tuple[str, Rejection | None]:
     """The expression that types raw column `name` as `target`, and how its rejects are found.
 
@@ -69,7 +73,7 @@ def typed_value(name: str, target: str, raw_type: str | None) -> tuple[str, Reje
             name,
             f"{source} IS NOT NULL",
             "'<" + raw_type.split("<", 1)[0] + ">'",
-            f"not a {target}",
+            f"not {_article(target)} {target}",
         )
         return f"CAST(NULL AS {target})", rejection
     if target == "varchar":
@@ -78,7 +82,7 @@ def typed_value(name: str, target: str, raw_type: str | None) -> tuple[str, Reje
         name,
         f"{source} IS NOT NULL AND TRY_CAST({source} AS {target}) IS NULL",
         f"CAST({source} AS VARCHAR)",
-        f"not a {target}",
+        f"not {_article(target)} {target}",
     )
     return f"TRY_CAST({source} AS {target})", rejection
 
@@ -114,9 +118,15 @@ def _created_day(created_at: str) -> str:
 
 
 def order_events_query(
-    raw_columns: Mapping[str, str], *, database: str, raw_table: str, event_days: Iterable[str]
+    raw_columns: Mapping[str, str],
+    *,
+    database: str,
+    raw_table: str,
+    event_days: Iterable[str],
+    earlier_events: bool = True,
 ) -> str:
-    """The typed, deduplicated change events of `event_days` (order_events' columns)."""
+    """The typed, deduplicated change events of `event_days` (order_events' columns).
+    `earlier_events`: order_events exists and its earlier days can be read."""
     days = sorted(set(event_days))
     typed, rejections = event_typing(raw_columns)
     columns = ",\n    ".join(
@@ -138,21 +148,24 @@ def order_events_query(
         ]
     else:
         # Records that never carry a creation time (an older item shape): the day the order
-        # was first seen, looked up a week back, else its first day in this batch.
-        start = (date.fromisoformat(days[0]) - timedelta(days=LOOKBACK_DAYS)).isoformat()
-        created_dt = "coalesce(known.created_dt, delivered.batch_first_day)"
+        # was first seen, looked up a week back in order_events, else its first day here.
+        created_dt = "delivered.batch_first_day"
         batch_first = (
             ",\n        min(raw.dt) OVER (PARTITION BY CAST(raw.orderid AS VARCHAR)) "
             "AS batch_first_day"
         )
-        known = (
-            "\nLEFT JOIN (\n"
-            f"    SELECT orderid, min(created_dt) AS created_dt FROM {_database(database)}."
-            f"{ORDER_EVENTS.name}\n"
-            f"    WHERE dt >= '{start}' AND dt < '{days[0]}' AND created_dt <> '{UNKNOWN_DAY}'\n"
-            "    GROUP BY orderid\n"
-            ") AS known ON known.orderid = CAST(delivered.orderid AS VARCHAR)"
-        )
+        if earlier_events:
+            start = (date.fromisoformat(days[0]) - timedelta(days=LOOKBACK_DAYS)).isoformat()
+            created_dt = "coalesce(known.created_dt, delivered.batch_first_day)"
+            known = (
+                "\nLEFT JOIN (\n"
+                f"    SELECT orderid, min(created_dt) AS created_dt FROM {_database(database)}."
+                f"{ORDER_EVENTS.name}\n"
+                f"    WHERE dt >= '{start}' AND dt < '{days[0]}'\n"
+                f"        AND created_dt <> '{UNKNOWN_DAY}'\n"
+                "    GROUP BY orderid\n"
+                ") AS known ON known.orderid = CAST(delivered.orderid AS VARCHAR)"
+            )
     rejected = (
         "concat_ws('; ', "
         + ", ".join(
@@ -360,6 +373,15 @@ def quality_query(
         unknown_day=UNKNOWN_DAY,
         event_filter=_day_filter(event_days),
         creation_filter=_day_filter(creation_days),
+    )
+
+
+def rejected_by_column_query(*, database: str, event_days: Iterable[str]) -> str:
+    """Per column, how many rows of these days had a value of it rejected."""
+    return _render(
+        "checks/rejected_by_column.sql",
+        database=_database(database),
+        event_days=day_list(event_days),
     )
 
 

@@ -69,9 +69,11 @@ def orders_raw(
                 )
             except CrawlFailedError as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            as_text = glue.read_scalars_as_text(glue.raw_table)
             return dg.MaterializeResult(
                 metadata={
                     "crawled": dg.MetadataValue.bool(True),
+                    "columns_read_as_text": dg.MetadataValue.json(as_text),
                     "crawl_reason": dg.MetadataValue.text(reason),
                     "crawler": dg.MetadataValue.text(crawl.crawler),
                     "crawl_seconds": dg.MetadataValue.float(round(crawl.seconds, 1)),

@@ -13,7 +13,6 @@ from typing import Any
 import dagster as dg
 
 from orders_pipeline import tables
-from orders_pipeline.defs.analytics.jobs import INGEST_JOB, ingest_run_config
 from orders_pipeline.defs.ingestion.arrivals import (
     ArrivalCursor,
     DeliveryNames,
@@ -29,7 +28,7 @@ from orders_pipeline.defs.ingestion.assets import (
     read_error_summary,
 )
 from orders_pipeline.defs.resources import DataLakeResource, GlueCatalogResource, StreamsResource
-from orders_pipeline.lib.days import recent_days
+from orders_pipeline.lib.jobs import INGEST_JOB, ingest_run_config
 
 # A refresh costs Athena queries however little it brings: deliveries that land closer together
 # wait for the next one. Three minutes from landing to the daily tables stays the bound.
@@ -37,8 +36,6 @@ REFRESH_SPACING_ENV_VAR = "ORDERS_REFRESH_SPACING_SECONDS"
 DEFAULT_REFRESH_SPACING = timedelta(seconds=120)
 # How much of each new object is read to see its records' attributes (a ranged GET).
 HEAD_BYTES = 64 * 1024
-# The error types Firehose writes under the error prefix for an S3 destination with a processor.
-ERROR_OUTPUT_TYPES = ("processing-failed",)
 _ACTIVE_RUN_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -134,7 +131,7 @@ def firehose_delivery_sensor(
     cursor = ArrivalCursor.from_json(json.dumps(state.get("arrivals") or {}))
     pending = PendingIngest(state.get("pending"))
     now = datetime.now(UTC)
-    folders = [f"{data_lake.raw_prefix}dt={day}/" for day in recent_days(now)]
+    folders = data_lake.recent_raw_folders(now)
     started = time.monotonic()
     new, cursor, calls = list_new(data_lake, folders, _names(streams), cursor, now)
     listing_seconds = time.monotonic() - started
@@ -208,11 +205,8 @@ def firehose_error_sensor(
 ) -> dg.SensorResult:
     cursor = ArrivalCursor.from_json(context.cursor)
     now = datetime.now(UTC)
-    # The error prefix's dt= is the arrival day: today, and yesterday for a midnight crossing.
-    days = recent_days(now, late_days=1)
-    folders = [
-        f"{data_lake.error_prefix}{kind}/dt={day}/" for kind in ERROR_OUTPUT_TYPES for day in days
-    ]
+    # The error prefix's dt= is the day Firehose failed: today, and yesterday past midnight.
+    folders = data_lake.recent_error_folders(now)
     new, cursor, _ = list_new(data_lake, folders, _names(streams), cursor, now)
     if not new:
         return dg.SensorResult(skip_reason="no new error records", cursor=cursor.to_json())

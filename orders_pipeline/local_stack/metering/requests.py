@@ -7,12 +7,33 @@ record's `caller`); the stack's own status calls (`app/local-status`) are not bi
 
 from __future__ import annotations
 
+import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from orders_pipeline.local_stack.metering import meters
 
 INTERNAL_CALLERS = frozenset({"status"})
+# moto's app names that are not the IAM service prefix.
+_IAM_SERVICE = {"awslambda": "lambda", "dynamodbstreams": "dynamodb"}
+_S3_ACTIONS = {
+    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
+    "ListObjects": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket", "HeadBucket": "s3:ListBucket",
+    "DeleteObject": "s3:DeleteObject",
+}  # fmt: skip
+
+
+def iam_action(record: Any) -> str:
+    """The IAM action a request needs (`s3:ListBucket` for a ListObjectsV2, ...)."""
+    if record.service == "s3":
+        query = urllib.parse.parse_qs(record.query, keep_blank_values=True)
+        if record.action == "PostBucket" and "delete" in query:
+            return "s3:DeleteObject"
+        if record.action == "GetBucket" and "location" in query:
+            return "s3:GetBucketLocation"
+        return _S3_ACTIONS.get(record.action, f"s3:{record.action}")
+    return f"{_IAM_SERVICE.get(record.service, record.service)}:{record.action}"
 
 
 class Rules(Protocol):
@@ -40,6 +61,9 @@ class RequestMeter:
         self._callers = dict(callers)
         self._counts = counts
         self.errors = 0  # requests whose metering failed (reported in the stack's status)
+        # What users' clients (not the workers, not the stack itself) called, by IAM action:
+        # which permissions the pipeline's code needs (test_pipeline_permissions.py).
+        self.actions: Counter[str] = Counter()
 
     def _all(self, record: Any) -> list[Rules]:
         if record.caller in INTERNAL_CALLERS:
@@ -59,6 +83,8 @@ class RequestMeter:
         return [r.before(record) for r in self._all(record)]
 
     def __call__(self, record: Any, contexts: list[Any] | None = None) -> None:
+        if record.caller is None:
+            self.actions[iam_action(record)] += 1
         rules = self._all(record)
         contexts = contexts if contexts is not None else [None] * len(rules)
         counts = self._counts()

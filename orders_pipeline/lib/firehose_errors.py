@@ -1,4 +1,5 @@
-"""Summaries of Firehose error records (one JSON document per line under the error prefix)."""
+"""Summaries of Firehose error records (one JSON document per line under the error prefix): what
+the error sensor reports and the dashboard's health shows. Pure: reading is passed in."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 SAMPLE_SIZE = 3
@@ -63,3 +64,13 @@ def merge_summaries(summaries: Iterable[ErrorSummary]) -> ErrorSummary:
         codes.update(summary.error_codes)
         sample.extend(summary.sample[: SAMPLE_SIZE - len(sample)])
     return ErrorSummary(failed_records=sum(codes.values()), error_codes=dict(codes), sample=sample)
+
+
+def read_error_summary(
+    read: Callable[[str], bytes], objects: Iterable[Mapping[str, object]]
+) -> ErrorSummary:
+    """Read the given error objects (`read(key)` gives one's bytes) and summarize them."""
+    return merge_summaries(
+        summarize_error_records(read(str(obj["Key"])).splitlines(), str(obj["Key"]))
+        for obj in objects
+    )
