@@ -330,3 +330,24 @@ def test_the_original_projects_item_shape_flows_to_every_table(lake):
     funnel = lake.table(DAILY_STATUS_FUNNEL).to_dict("records")
     assert [(r["dt"], r["placed"], r["paid"]) for r in funnel] == [(D1, 2, 0)]
     assert current(lake)["17"]["quantity"] == 3
+
+
+def test_items_without_a_creation_time_among_ours_keep_the_day_they_were_first_seen(lake):
+    # Other code's items in our table: no created_at, though the raw table has the column.
+    def bare(orderid, event_id, seq, when, **values):
+        return {"orderid": orderid, **values, "cdc_event_type": "INSERT" if seq == "1" else
+                "MODIFY", "event_id": event_id, "sequence_number": seq,
+                "creation_datetime": when, "is_deleted": False}  # fmt: skip
+
+    build(
+        lake,
+        [
+            bare("17", "e1", "1", at(D1), product_name="Lamp", quantity=2, price=12.5),
+            change("o1", "e2", "1", at(D1)),
+        ],
+    )
+    build(lake, [bare("17", "e3", "2", at(D2), product_name="Lamp", quantity=3, price=12.5)])
+    rows = lake.table(ORDERS_CURRENT)
+    assert rows[rows["orderid"] == "17"][["quantity", "dt"]].values.tolist() == [[3, D1]]
+    events = lake.table(ORDER_EVENTS)
+    assert set(events[events["orderid"] == "17"]["created_dt"]) == {D1}

@@ -36,6 +36,9 @@ def every_statement() -> dict[str, str]:
         ),
         "creation_days": sql.creation_days_query(database="orders_db", event_days=[DAY]),
         "keyless": sql.keyless_creation_days_query(database="orders_db", event_days=[DAY]),
+        "undated": sql.undated_changes_query(
+            database="orders_db", raw_table="orders_raw", event_days=[DAY]
+        ),
         "orders_current": sql.orders_current_query(database="orders_db", creation_days=[DAY]),
         "daily_sales": query,
         "funnel": sql.daily_status_funnel_query(database="orders_db", creation_days=[DAY]),
@@ -147,8 +150,23 @@ def test_a_structure_where_a_plain_value_belongs_is_rejected(glue_type):
 
 def test_records_without_created_at_take_the_day_the_order_was_first_seen():
     statement = every_statement()["order_events_without_created_at"]
-    assert "coalesce(known.created_dt, delivered.batch_first_day)" in statement
+    assert "coalesce(known.created_dt, delivered.batch_first_day, 'unknown')" in statement
     assert "WHERE dt >= '2025-02-22' AND dt < '2025-03-01'" in statement
+
+
+def test_without_earlier_events_to_read_the_first_day_comes_from_the_batch_alone():
+    statement = sql.order_events_query(
+        {"orderid": "string", "created_at": "string"},
+        database="db",
+        raw_table="orders_raw",
+        event_days=["2025-03-01"],
+        earlier_events=False,
+    )
+    assert "known." not in statement and "LEFT JOIN" not in statement
+    assert (
+        "CASE WHEN CAST(delivered.created_at AS VARCHAR) IS NULL "
+        "THEN coalesce(delivered.batch_first_day, 'unknown')"
+    ) in statement
 
 
 def test_the_partition_keys_of_each_table_are_its_last_columns():

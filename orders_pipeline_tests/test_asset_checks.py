@@ -267,6 +267,10 @@ def test_reconciliation_fails_naming_an_order_that_differs_before_the_watermark(
         ),
         # an order twice in the table
         ({"a": ("1.00", T1)}, [("a", "1.00", T1), ("a", "1.00", T1)], False, (0, 0)),
+        # an item without updated_at (other code's) compares on its value alone
+        ({"a": ("1.00", None)}, [("a", "1.00", None)], True, (0, 0)),
+        ({"a": ("1.00", None)}, [("a", "2.00", None)], False, (0, 0)),
+        ({"a": ("1.00", None), "b": ("2.00", T1)}, [("b", "2.00", T1)], False, (0, 0)),
     ],
 )
 def test_reconcile_as_of_the_watermark(dynamodb, table, passed, in_flight):

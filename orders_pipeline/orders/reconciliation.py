@@ -70,7 +70,8 @@ def reconcile(
     The watermark is the newest `updated_at` in the table: the pipeline has caught up to it.
     DynamoDB orders updated after it are in flight and left out on both sides, and so are table
     orders DynamoDB no longer holds (deleted, REMOVE not yet delivered). Every other order must
-    be in both with the same value and `updated_at`, and once in the table.
+    be in both with the same value and `updated_at`, and once in the table; an item without
+    `updated_at` (written by other code) with the same value.
     """
     rows = list(table_rows)
     copies = Counter(orderid for orderid, _ in rows)
@@ -99,7 +100,15 @@ def reconcile(
     for orderid, state in sorted(settled_dynamodb.items()):
         mine = table.get(orderid)
         if state.updated_at is None:
-            reasons[orderid] = "no updated_at in DynamoDB"
+            # Items of other code carry no change time: they cannot be placed against the
+            # watermark, so they compare on presence and value alone.
+            if mine is None:
+                reasons[orderid] = "missing from orders_current (no updated_at in DynamoDB)"
+            elif mine.order_total != state.order_total:
+                reasons[orderid] = (
+                    f"DynamoDB {state.order_total}, orders_current {mine.order_total} "
+                    "(no updated_at in DynamoDB)"
+                )
         elif mine is None:
             reasons[orderid] = f"missing from orders_current (updated {state.updated_at})"
         elif (mine.order_total, mine.updated_at) != (state.order_total, state.updated_at):

@@ -65,8 +65,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "creation_day_known",
         tables.ORDER_EVENTS.name,
-        "every INSERT and MODIFY says when its order was created (else no creation-day table "
-        "counts it: a KEYS_ONLY or OLD_IMAGE stream, or a bad created_at)",
+        "every INSERT and MODIFY has a creation day (else no creation-day table counts it: a "
+        "created_at that is not a date-time)",
         "unknown_creation_day",
         ("unknown_creation_day_example",),
         dg.AssetCheckSeverity.WARN,
@@ -91,7 +91,8 @@ FRESHNESS = "newest_event_fresh"
 
 def rule_result(rule: Rule, row: Mapping[str, Any], scope: str) -> dg.AssetCheckResult:
     failing = int(row.get(rule.count) or 0)
-    examples = [str(row[e]) for e in rule.examples if row.get(e) is not None]
+    # Two example fields may name the same row: each example once.
+    examples = list(dict.fromkeys(str(row[e]) for e in rule.examples if row.get(e) is not None))
     return dg.AssetCheckResult(
         asset_key=rule.table,
         check_name=rule.name,

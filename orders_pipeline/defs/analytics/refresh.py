@@ -241,6 +241,23 @@ def _creation_days(lake: Lake, event_days: list[str], result: RefreshResult) -> 
     return sorted(days)
 
 
+def _undated_records(
+    lake: Lake, raw_columns: dict[str, str], event_days: list[str], rebuild: bool
+) -> bool:
+    """Whether order_events exists to look up when orders were first seen, and records of
+    `event_days` need it (they carry no created_at: the items of other code)."""
+    if rebuild or not lake.glue.table_exists(tables.ORDER_EVENTS.name):
+        return False
+    if "created_at" not in raw_columns:
+        return True
+    found = lake.athena.run(
+        sql.undated_changes_query(
+            database=lake.database, raw_table=lake.glue.raw_table, event_days=event_days
+        )
+    )
+    return int(found.rows[0]["changes"]) > 0
+
+
 def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool) -> None:
     database = lake.database
     raw_columns = lake.glue.columns(lake.glue.raw_table)
@@ -254,7 +271,7 @@ def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebu
                 database=database,
                 raw_table=lake.glue.raw_table,
                 event_days=event_days,
-                earlier_events=not rebuild and lake.glue.table_exists(tables.ORDER_EVENTS.name),
+                earlier_events=_undated_records(lake, raw_columns, event_days, rebuild),
             ),
             rebuild=rebuild,
         )

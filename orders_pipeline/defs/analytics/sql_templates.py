@@ -126,17 +126,43 @@ def order_events_query(
     earlier_events: bool = True,
 ) -> str:
     """The typed, deduplicated change events of `event_days` (order_events' columns).
-    `earlier_events`: order_events exists and its earlier days can be read."""
+    `earlier_events`: look up in order_events the days of orders whose records here carry no
+    creation time (the table exists and such records arrived)."""
     days = sorted(set(event_days))
     typed, rejections = event_typing(raw_columns)
     columns = ",\n    ".join(
         f"{typed[c.name]} AS {c.name}" for c in ORDER_EVENTS.columns if c.name in typed
     )
-    known = batch_first = ""
+    # A record without a creation time (the items of other code, a KEYS_ONLY or OLD_IMAGE
+    # stream's INSERT, a REMOVE holding only the key): the day its order was first seen, looked
+    # up a week back in order_events, else its first non-REMOVE day in this batch, else
+    # 'unknown' (a REMOVE: orders_current says where that order is).
+    batch_first = (
+        ",\n        min(CASE WHEN raw.cdc_event_type <> 'REMOVE' THEN raw.dt END) "
+        "OVER (PARTITION BY CAST(raw.orderid AS VARCHAR)) AS batch_first_day"
+    )
+    first_seen = f"coalesce(delivered.batch_first_day, '{UNKNOWN_DAY}')"
+    known = ""
+    if earlier_events:
+        start = (date.fromisoformat(days[0]) - timedelta(days=LOOKBACK_DAYS)).isoformat()
+        first_seen = f"coalesce(known.created_dt, delivered.batch_first_day, '{UNKNOWN_DAY}')"
+        known = (
+            "\nLEFT JOIN (\n"
+            f"    SELECT orderid, min(created_dt) AS created_dt FROM {_database(database)}."
+            f"{ORDER_EVENTS.name}\n"
+            f"    WHERE dt >= '{start}' AND dt < '{days[0]}'\n"
+            f"        AND created_dt <> '{UNKNOWN_DAY}'\n"
+            "    GROUP BY orderid\n"
+            ") AS known ON known.orderid = CAST(delivered.orderid AS VARCHAR)"
+        )
+    created_dt = first_seen
     if "created_at" in raw_columns:
         day = _created_day(typed["created_at"])
-        # A record without a creation time (a REMOVE holding only the key) is 'unknown'.
-        created_dt = f"coalesce({day}, '{UNKNOWN_DAY}')"
+        # A created_at that is not a date-time is rejected and its order's day stays unknown.
+        created_dt = (
+            f"CASE WHEN {typed['created_at']} IS NULL THEN {first_seen} "
+            f"ELSE coalesce({day}, '{UNKNOWN_DAY}') END"
+        )
         rejections = [
             *rejections,
             Rejection(
@@ -146,26 +172,6 @@ def order_events_query(
                 "not an ISO 8601 date-time",
             ),
         ]
-    else:
-        # Records that never carry a creation time (an older item shape): the day the order
-        # was first seen, looked up a week back in order_events, else its first day here.
-        created_dt = "delivered.batch_first_day"
-        batch_first = (
-            ",\n        min(raw.dt) OVER (PARTITION BY CAST(raw.orderid AS VARCHAR)) "
-            "AS batch_first_day"
-        )
-        if earlier_events:
-            start = (date.fromisoformat(days[0]) - timedelta(days=LOOKBACK_DAYS)).isoformat()
-            created_dt = "coalesce(known.created_dt, delivered.batch_first_day)"
-            known = (
-                "\nLEFT JOIN (\n"
-                f"    SELECT orderid, min(created_dt) AS created_dt FROM {_database(database)}."
-                f"{ORDER_EVENTS.name}\n"
-                f"    WHERE dt >= '{start}' AND dt < '{days[0]}'\n"
-                f"        AND created_dt <> '{UNKNOWN_DAY}'\n"
-                "    GROUP BY orderid\n"
-                ") AS known ON known.orderid = CAST(delivered.orderid AS VARCHAR)"
-            )
     rejected = (
         "concat_ws('; ', "
         + ", ".join(
@@ -197,6 +203,16 @@ def creation_days_query(*, database: str, event_days: Iterable[str]) -> str:
     """The creation days (and change counts) of the orders changed on `event_days`."""
     return _render(
         "creation_days.sql", database=_database(database), event_days=day_list(event_days)
+    )
+
+
+def undated_changes_query(*, database: str, raw_table: str, event_days: Iterable[str]) -> str:
+    """How many raw records of `event_days` carry no creation time (created_at)."""
+    return _render(
+        "undated_changes.sql",
+        database=_database(database),
+        raw_table=validate_identifier("raw_table", raw_table),
+        event_days=day_list(event_days),
     )
 
 
