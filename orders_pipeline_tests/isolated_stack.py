@@ -10,8 +10,9 @@ from orders_pipeline.deploy import deploy_stack
 from orders_pipeline.local_stack.stack import LOCAL_DEPLOY_PARAMETERS
 
 
-def deploy_isolated_stack(label: str) -> tuple[str, dict[str, str]]:
-    """A second copy of the pipeline (table, stream, bucket, crawler, ...): name and Outputs."""
+def deploy_isolated_stack(label: str, **overrides: str) -> tuple[str, dict[str, str]]:
+    """A second copy of the pipeline (table, stream, bucket, crawler, ...): name and Outputs.
+    `overrides`: more template parameters (e.g. OrdersTableStreamViewType)."""
     name = f"{label}-{uuid.uuid4().hex[:8]}"
     parameters = {
         **LOCAL_DEPLOY_PARAMETERS,
@@ -24,6 +25,7 @@ def deploy_isolated_stack(label: str) -> tuple[str, dict[str, str]]:
         "GlueDatabaseName": f"orders_{name.replace('-', '_')}",
         "GlueCrawlerName": f"crawler-{name}",
         "AthenaWorkGroupName": f"workgroup-{name}",
+        **overrides,
     }
     stack_name = f"orders-{name}"
     return stack_name, deploy_stack(stack_name=stack_name, parameters=parameters)

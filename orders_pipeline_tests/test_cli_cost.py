@@ -19,8 +19,7 @@ from click.testing import CliRunner
 
 from orders_pipeline.cli import main
 from orders_pipeline.costs.estimate import estimate, load_prices, parse_meters
-from orders_pipeline.local_stack.server import free_port
-from orders_pipeline.local_stack.server import STATUS_PATH
+from orders_pipeline.local_stack.server import STATUS_PATH, free_port
 from orders_pipeline_tests.prerequisites import required_program
 from orders_pipeline_tests.test_cost_estimate import EXAMPLE
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from orders_pipeline.aws import client_config as aws_client_config
 from orders_pipeline.cli import main
-from orders_pipeline.commands.errors import aws_client_config
 from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.orders.changes import apply_changes, generate_changes
 from orders_pipeline_tests import test_dynamodb_writer as writer_tests
@@ -200,3 +200,24 @@ def test_missing_aws_configuration_is_one_line_saying_what_to_set(
     assert result.exit_code == 1
     assert result.output.splitlines() == [result.output.strip()]
     assert result.output.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["generate", "--count", "3", "--no-progress"], ["demo", "--orders", "1"], ["dashboard"]],
+    ids=lambda command: command[0],
+)
+def test_a_command_without_aws_settings_points_at_the_local_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in list(os.environ):
+        if name.startswith(("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT", "ORDERS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [result.output.strip()]
+    assert result.output.startswith("Error: ") and "--local" in result.output

@@ -9,8 +9,8 @@ import os
 import dagster as dg
 import pytest
 
-from orders_pipeline.commands.demo import count_new_records
 from orders_pipeline.defs.resources import environment_from_outputs
+from orders_pipeline.demo import count_new_records
 from orders_pipeline_tests.isolated_stack import deploy_isolated_stack
 from orders_pipeline_tests.polling import wait_for
 from orders_pipeline_tests.production_instance import write_dagster_home

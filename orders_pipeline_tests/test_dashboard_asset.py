@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 from pyathena import connect
 
+from orders_pipeline import tables as registry
 from orders_pipeline.cli import main
 from orders_pipeline.dashboard.charts import CHART_TITLES
 from orders_pipeline.dashboard.health import LastCrawl, PipelineHealth
 from orders_pipeline.dashboard.kpis import KPI_LABELS, compute_kpis, kpi_values
-from orders_pipeline.dashboard.queries import AGGREGATE_TABLES, QUERY_COLUMNS
 from orders_pipeline.defs.dashboard.assets import ORDERS_DASHBOARD, orders_dashboard
 from orders_pipeline.defs.dashboard.metadata import dashboard_metadata
 from orders_pipeline.defs.dashboard.resources import DashboardOutputResource
@@ -32,6 +32,8 @@ from orders_pipeline_tests.test_dashboard_render import (
     pandas_oracle,
     sales_frame,
 )
+
+DASHBOARD_TABLES = [t.name for t in registry.DASHBOARD_TABLES]
 
 ORDERS = 200
 SEED = 11
@@ -74,7 +76,7 @@ class LocalDashboard:
             schema_name=self.outputs["GlueDatabaseName"],
         ) as connection:
             cursor = connection.cursor()
-            for table in AGGREGATE_TABLES:
+            for table in DASHBOARD_TABLES:
                 cursor.execute(f"SELECT * FROM {table}")
                 names = [column[0] for column in cursor.description]
                 frames[table] = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
@@ -117,18 +119,17 @@ def local_dashboard(
             DELIVERY_TIMEOUT,
             f"{changes} changes delivered under s3://{bucket}/{raw_prefix}",
         )
-        dg.materialize([orders_raw], resources=resources)
         days = raw_partitions(s3, bucket, raw_prefix)
-        for dt in days:
-            dg.materialize([analytics.order_events], resources=resources, partition_key=dt)
-        dg.materialize([analytics.orders_current], resources=resources)
-        for asset in (
-            analytics.daily_sales,
-            analytics.daily_status_funnel,
-            analytics.hourly_cdc_activity,
-        ):
-            for dt in days:
-                dg.materialize([asset], resources=resources, partition_key=dt)
+        dg.materialize(
+            [orders_raw, analytics.analytics_refresh],
+            resources=resources,
+            run_config={
+                "ops": {
+                    "orders_raw": {"config": {"partitions": days}},
+                    "analytics_refresh": {"config": {"event_days": days}},
+                }
+            },
+        )
         dashboard = LocalDashboard(resources, deployed_stack, {}, started, path)
         dashboard.metadata = dashboard.materialize()
         yield dashboard
@@ -154,27 +155,63 @@ def test_the_asset_reads_the_aggregates(definitions: dg.Definitions) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "upstream", ["order_events", "daily_sales", "daily_status_funnel", "hourly_cdc_activity"]
-)
-def test_the_page_is_requested_once_after_an_aggregate_is_refreshed(
+UPSTREAM = ["order_events", "daily_sales", "daily_status_funnel", "hourly_cdc_activity"]
+
+
+def next_tick(moment: datetime) -> datetime:
+    """The dashboard's next cron tick (every ten minutes) after `moment`."""
+    base = moment.replace(second=0, microsecond=0)
+    return base + timedelta(minutes=10 - base.minute % 10)
+
+
+def dashboard_requests(definitions, instance, times, reports=()) -> list[int]:
+    """Evaluate the dashboard's condition at each time (one evaluation after the other, as the
+    automation sensor does); report `reports[i]` refreshed before time i."""
+    selection = dg.AssetSelection.assets(ORDERS_DASHBOARD)
+    requested, cursor = [], None
+    for number, when in enumerate(times):
+        for upstream in reports[number] if number < len(reports) else ():
+            instance.report_runless_asset_event(dg.AssetMaterialization(upstream))
+        tick = dg.evaluate_automation_conditions(
+            defs=definitions,
+            instance=instance,
+            asset_selection=selection,
+            cursor=cursor,
+            evaluation_time=when,
+        )
+        cursor = tick.cursor
+        requested.append(tick.get_num_requested(ORDERS_DASHBOARD))
+    return requested
+
+
+@pytest.mark.parametrize("upstream", UPSTREAM)
+def test_the_page_is_drawn_once_per_tick_after_a_table_it_reads_is_refreshed(
     definitions: dg.Definitions, upstream: str
 ) -> None:
-    selection = dg.AssetSelection.assets(ORDERS_DASHBOARD)
+    now = datetime.now(UTC)
+    tick = next_tick(now)
+    times = [now, tick + timedelta(minutes=1), tick + timedelta(minutes=2),
+             tick + timedelta(minutes=12)]  # fmt: skip
     with dg.instance_for_test() as instance:
-        tick = dg.evaluate_automation_conditions(
-            defs=definitions, instance=instance, asset_selection=selection
+        for table in UPSTREAM:
+            instance.report_runless_asset_event(dg.AssetMaterialization(table))
+        # One table refreshed: drawn after the next tick, once; not again without a change.
+        requested = dashboard_requests(definitions, instance, times, reports=[[], [upstream]])
+    assert requested == [0, 1, 0, 0]
+
+
+def test_the_page_is_not_drawn_before_every_table_it_reads_exists(
+    definitions: dg.Definitions,
+) -> None:
+    now = datetime.now(UTC)
+    with dg.instance_for_test() as instance:
+        requested = dashboard_requests(
+            definitions,
+            instance,
+            [now, next_tick(now) + timedelta(minutes=1)],
+            reports=[[], ["order_events"]],
         )
-        assert tick.get_num_requested(ORDERS_DASHBOARD) == 0
-        refreshed = dg.AssetMaterialization(upstream, partition="2026-03-01")
-        instance.report_runless_asset_event(refreshed)
-        requested = []
-        for _ in range(2):
-            tick = dg.evaluate_automation_conditions(
-                defs=definitions, instance=instance, asset_selection=selection, cursor=tick.cursor
-            )
-            requested.append(tick.get_num_requested(ORDERS_DASHBOARD))
-        assert requested == [1, 0]
+    assert requested == [0, 0]
 
 
 def test_a_running_sensor_evaluates_the_dashboard_condition(definitions: dg.Definitions) -> None:
@@ -194,7 +231,9 @@ def test_metadata_carries_each_kpi_as_a_number_and_a_summary_table() -> None:
             [("2026-03-01", "Books", "Atlas", 3, 5, "100.00", "5.00", "95.00")]
         ),
         "daily_status_funnel": funnel_frame([("2026-03-01", 4, 3, 2, 1, 1, 0)]),
-        "hourly_cdc_activity": pd.DataFrame(columns=list(QUERY_COLUMNS["hourly_cdc_activity"])),
+        "hourly_cdc_activity": pd.DataFrame(
+            columns=list(registry.table("hourly_cdc_activity").dashboard_columns)
+        ),
     }
     kpis = compute_kpis(tables)
     health = PipelineHealth(
@@ -228,7 +267,10 @@ def test_metadata_carries_each_kpi_as_a_number_and_a_summary_table() -> None:
 
 
 def test_a_kpi_with_no_denominator_is_recorded_as_null() -> None:
-    empty = {name: pd.DataFrame(columns=list(QUERY_COLUMNS[name])) for name in AGGREGATE_TABLES}
+    empty = {
+        name: pd.DataFrame(columns=list(registry.table(name).dashboard_columns))
+        for name in DASHBOARD_TABLES
+    }
     metadata = dashboard_metadata(
         compute_kpis(empty), PipelineHealth(NOW, None), path=Path("x.html"), s3_uri="s3://b/k"
     )
@@ -311,6 +353,7 @@ def test_firehose_error_records_are_counted(
 def test_the_cli_writes_the_page_and_prints_its_path(
     local_dashboard: LocalDashboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+
     from orders_pipeline.defs.resources import environment_from_outputs
 
     for name, value in environment_from_outputs(local_dashboard.outputs).items():

@@ -12,21 +12,23 @@ import pandas as pd
 import pytest
 import sqlglot
 
+from orders_pipeline import tables as registry
 from orders_pipeline.dashboard.charts import CHART_TITLES, build_charts
 from orders_pipeline.dashboard.health import LastCrawl, PipelineHealth, format_age
 from orders_pipeline.dashboard.kpis import Kpis, compute_kpis, format_kpi
 from orders_pipeline.dashboard.queries import (
-    QUERY_COLUMNS,
-    query_text,
     read_aggregate_tables,
     read_newest_event_time,
+    table_query,
 )
 from orders_pipeline.dashboard.render import render_dashboard
 
+DASHBOARD_TABLES = [t.name for t in registry.DASHBOARD_TABLES]
+
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-SALES_COLUMNS = list(QUERY_COLUMNS["daily_sales"])
-FUNNEL_COLUMNS = list(QUERY_COLUMNS["daily_status_funnel"])
-CDC_COLUMNS = list(QUERY_COLUMNS["hourly_cdc_activity"])
+SALES_COLUMNS = list(registry.table("daily_sales").dashboard_columns)
+FUNNEL_COLUMNS = list(registry.table("daily_status_funnel").dashboard_columns)
+CDC_COLUMNS = list(registry.table("hourly_cdc_activity").dashboard_columns)
 
 
 def sales_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -247,29 +249,33 @@ def test_age_text(age: timedelta, text: str) -> None:
 # ---- What it reads ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(QUERY_COLUMNS))
+@pytest.mark.parametrize("name", DASHBOARD_TABLES)
 def test_each_query_selects_the_columns_its_frame_declares(name: str) -> None:
-    select = sqlglot.parse_one(query_text(name, database="orders_db"), dialect="athena")
-    assert select.named_selects == list(QUERY_COLUMNS[name])
+    select = sqlglot.parse_one(
+        table_query(registry.table(name), database="orders_db"), dialect="athena"
+    )
+    assert select.named_selects == list(registry.table(name).dashboard_columns)
 
 
 @pytest.mark.parametrize("database", ["orders_db; DROP TABLE x", "Orders", ""])
 def test_a_database_name_that_is_not_a_plain_glue_name_is_refused(database: str) -> None:
     with pytest.raises(ValueError, match="database must be a lower-case Glue name"):
-        query_text("daily_sales", database=database)
+        table_query(registry.DAILY_SALES, database=database)
 
 
 def test_empty_results_still_have_every_column() -> None:
     frames = read_aggregate_tables(lambda sql: [], database="orders_db")
     assert {name: list(frame.columns) for name, frame in frames.items()} == {
-        name: list(QUERY_COLUMNS[name]) for name in frames
+        name: list(registry.table(name).dashboard_columns) for name in frames
     }
     assert all(frame.empty for frame in frames.values())
 
 
 def test_a_result_without_an_expected_column_is_named() -> None:
-    row = {column: 1 for column in QUERY_COLUMNS["daily_sales"] if column != "units"}
-    with pytest.raises(ValueError, match="query daily_sales returned no column.*units"):
+    row = {
+        column: 1 for column in registry.table("daily_sales").dashboard_columns if column != "units"
+    }
+    with pytest.raises(ValueError, match="daily_sales returned no column.*units"):
         read_aggregate_tables(lambda sql: [row], database="orders_db")
 
 
@@ -435,6 +441,7 @@ def test_empty_tables_give_a_page_that_says_no_data_yet(
 def test_a_table_with_rows_but_no_funnel_still_draws_the_sales_charts(
     tables: dict[str, pd.DataFrame],
 ) -> None:
+
     tables["daily_status_funnel"] = tables["daily_status_funnel"].iloc[0:0]
     charts = build_charts(tables)
     assert charts["status_funnel"] is None

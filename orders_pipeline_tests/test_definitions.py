@@ -1,6 +1,5 @@
 """The code location loads, and every asset, check, sensor and schedule is declared as specified."""
 
-import os
 import subprocess
 import sys
 from datetime import datetime
@@ -9,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orders_pipeline import tables
 from orders_pipeline.definitions import defs
 from orders_pipeline.defs.resources import SETTINGS, environment_from_outputs, setting
 
@@ -23,7 +23,6 @@ PIPELINE_ASSETS = {
     "daily_status_funnel": ("analytics", {"athena", "parquet", "s3"}),
     "hourly_cdc_activity": ("analytics", {"athena", "parquet", "s3"}),
 }
-DAILY = {"order_events", "daily_sales", "daily_status_funnel", "hourly_cdc_activity"}
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +57,15 @@ def test_asset_has_its_group_kinds_and_description(repository, key, expected):
     assert node.description
 
 
-@pytest.mark.parametrize("key", sorted(DAILY))
-def test_daily_tables_are_partitioned_by_utc_day_including_today(repository, key):
-    partitions = repository.asset_graph.get(dg.AssetKey(key)).partitions_def
-    assert isinstance(partitions, dg.DailyPartitionsDefinition)
-    assert partitions.timezone == "UTC"
-    assert partitions.end_offset == 1
+@pytest.mark.parametrize("table", tables.ANALYTICS_TABLES, ids=lambda t: t.name)
+def test_each_analytics_table_is_an_asset_of_the_one_refresh_step_with_its_declared_columns(
+    repository, table
+):
+    node = repository.asset_graph.get(dg.AssetKey(table.name))
+    assert node.partitions_def is None  # the refresh picks its days, not a Dagster partition
+    assert defs().get_assets_def(table.name).node_def.name == "analytics_refresh"
+    schema = node.metadata["dagster/column_schema"]
+    assert tuple(c.name for c in schema.columns) == table.column_names
 
 
 def test_lineage_runs_from_generation_to_the_aggregates(repository):
@@ -85,37 +87,53 @@ def test_quality_checks_are_attached_to_their_tables(repository):
     checks = {
         (k.asset_key.to_user_string(), k.name) for k in repository.asset_graph.asset_check_keys
     }
-    assert checks >= {
+    assert checks == {
         ("raw_order_events", "no_processing_failures"),
-        ("orders_raw", "valid_cdc_event_type"),
-        ("orders_raw", "price_not_negative"),
-        ("orders_raw", "quantity_positive"),
-        ("orders_raw", "orderid_not_null"),
-        ("order_events", "unique_event_id"),
-        ("order_events", "newest_event_fresh"),
+        *(("order_events", name) for name in (
+            "valid_cdc_event_type", "price_not_negative", "quantity_positive",
+            "orderid_not_null", "no_rejected_values", "creation_day_known", "unique_event_id",
+            "newest_event_fresh", "all_days_quality",
+        )),
         ("orders_current", "unique_orderid"),
+        ("orders_current", "all_days_unique_orderid"),
         ("orders_current", "matches_dynamodb"),
-    }
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "name", ["firehose_delivery_sensor", "firehose_error_sensor", "analytics_automation_sensor"]
+    "name", ["firehose_delivery_sensor", "firehose_error_sensor", "dashboard_automation_sensor"]
 )
 def test_sensors_are_on_by_default(repository, name):
     assert repository.get_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
 
 
-@pytest.mark.parametrize("name", ["hourly_crawl_schedule", "aggregation_schedule"])
+@pytest.mark.parametrize(
+    "name", ["hourly_refresh_schedule", "daily_quality_schedule", "weekly_crawl_schedule"]
+)
 def test_schedules_are_on_by_default(repository, name):
     assert repository.get_schedule_def(name).default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_aggregation_schedule_refreshes_yesterday_and_today_in_one_run(repository):
-    schedule = repository.get_schedule_def("aggregation_schedule")
+def test_the_hourly_refresh_runs_the_ingest_job_on_its_defaults(repository):
+    schedule = repository.get_schedule_def("hourly_refresh_schedule")
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 3, 2, 0, 40))
     (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.tags["dagster/asset_partition_range_start"] == "2025-03-01"
-    assert request.tags["dagster/asset_partition_range_end"] == "2025-03-02"
+    assert schedule.job_name == "ingest_job"
+    assert request.run_config == {}
+
+
+def test_the_weekly_crawl_asks_the_catalog_step_to_crawl(repository):
+    schedule = repository.get_schedule_def("weekly_crawl_schedule")
+    job = repository.get_job(schedule.job_name)
+    assert job.run_config == {"ops": {"orders_raw": {"config": {"crawl": True}}}}
+
+
+def test_the_daily_checks_are_not_run_by_the_ingest_job(repository):
+    checks = {
+        k.name for k in repository.get_job("ingest_job").asset_layer.asset_graph.asset_check_keys
+    }
+    assert "unique_event_id" in checks
+    assert not checks & {"all_days_quality", "all_days_unique_orderid", "matches_dynamodb"}
 
 
 def test_every_setting_maps_from_a_stack_output():
@@ -158,29 +176,3 @@ def test_stream_names_are_settings_from_the_stack_outputs(
     assert environment_from_outputs({stack_output: "from-stack"}) == {env_var: "from-stack"}
     template = (ROOT / "infra" / "template.yaml").read_text()
     assert f"\n  {stack_output}:\n" in template
-
-
-def test_importing_the_definitions_prints_no_backfill_policy_warning():
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "always",
-            "-c",
-            "from orders_pipeline.definitions import defs; defs()",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert "backfill_policy" not in completed.stderr
-
-
-def test_the_backfill_policy_warning_is_silenced_only_where_the_daily_assets_are_declared():
-    import orders_pipeline.defs.analytics.assets  # noqa: F401  (its declarations ran)
-
-    with pytest.warns(dg.BetaWarning, match="backfill_policy"):
-        dg.asset(name="elsewhere", backfill_policy=dg.BackfillPolicy.single_run())(lambda: None)

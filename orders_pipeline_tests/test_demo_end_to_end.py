@@ -153,5 +153,5 @@ def test_demo_exits_non_zero_naming_the_check_a_bad_row_fails(local_stack, aws_c
     )
     result = CliRunner().invoke(main, ["demo", "--orders", "20", "--stack-name", stack_name])
     assert result.exit_code == 1
-    assert "orders_raw:quantity_positive" in result.output
-    assert "1 rows break: quantity > 0" in result.output
+    assert "order_events:quantity_positive" in result.output
+    assert "1 rows break: quantity > 0 where there is one" in result.output

@@ -47,7 +47,7 @@ def test_every_declared_touch_fits_the_installed_moto(touch):
 def test_every_service_patches_cloudformation_and_persistence_module_is_installed():
     found = {
         ".".join(path.relative_to(LOCAL_STACK).with_suffix("").parts)
-        for pattern in ("*/patches.py", "*/cloudformation.py", "*/persistence.py")
+        for pattern in ("*/patches.py", "*/cloudformation.py", "*/persistence.py", "*/metering.py")
         for path in LOCAL_STACK.glob(pattern)
     }
     installed = {module.__name__.split("local_stack.", 1)[1] for module in services.SERVICE_MODULES}

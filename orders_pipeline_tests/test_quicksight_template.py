@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
+from orders_pipeline import tables as registry
 from orders_pipeline.dashboard.charts import CHART_TITLES
 from orders_pipeline.dashboard.kpis import KPI_LABELS
-from orders_pipeline.dashboard.queries import AGGREGATE_TABLES, QUERY_COLUMNS
 from orders_pipeline.dashboard.tables import MONEY_COLUMNS
 from orders_pipeline_tests.prerequisites import checkov
+
+DASHBOARD_TABLES = [t.name for t in registry.DASHBOARD_TABLES]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "infra" / "quicksight.yaml"
@@ -121,7 +123,7 @@ def test_the_data_source_is_athena_on_the_pipeline_workgroup(template: dict[str,
     assert template["Parameters"]["AthenaWorkGroupName"]["Default"] == "orders-pipeline"
 
 
-@pytest.mark.parametrize("table", AGGREGATE_TABLES)
+@pytest.mark.parametrize("table", DASHBOARD_TABLES)
 def test_each_aggregate_table_has_a_direct_query_dataset_with_its_columns(
     template: dict[str, Any], table: str
 ) -> None:
@@ -135,7 +137,7 @@ def test_each_aggregate_table_has_a_direct_query_dataset_with_its_columns(
     assert properties["ImportMode"] == "DIRECT_QUERY"  # no SPICE copy to go stale
     assert relational["Schema"] == {"Ref": "GlueDatabaseName"}
     columns = {column["Name"]: column for column in relational["InputColumns"]}
-    assert list(columns) == list(QUERY_COLUMNS[table])
+    assert list(columns) == list(registry.table(table).dashboard_columns)
     for money in MONEY_COLUMNS.get(table, ()):
         assert (columns[money]["Type"], columns[money].get("SubType")) == ("DECIMAL", "FIXED")
 
@@ -201,6 +203,7 @@ def test_the_principal_parameter_owns_every_quicksight_resource(
 def test_the_athena_role_grants_no_wildcard_actions_or_whole_bucket_reads(
     template: dict[str, Any],
 ) -> None:
+
     (role,) = _of_type(template, "AWS::IAM::Role").values()
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
     actions = [a for s in statements for a in _as_list(s["Action"])]

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from orders_pipeline.commands.demo import DemoFailed, _day_range
-from orders_pipeline.defs.analytics.assets import order_events
+from orders_pipeline.defs.analytics.assets import analytics_refresh
 from orders_pipeline.defs.generation import clock
 from orders_pipeline.defs.generation.assets import generated_orders
 from orders_pipeline.defs.generation.clock import start_ending_by
 from orders_pipeline.defs.resources import OrdersTableResource
 from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.orders import ChangeMix, generate_changes
+from orders_pipeline_tests.owned_lake import OwnedLake
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -39,11 +39,6 @@ def empty_table(local_stack, aws_client) -> str:
         BillingMode="PAY_PER_REQUEST",
     )
     return name
-
-
-class ResourceThatMustNotBeUsed(dg.ConfigurableResource):
-    def setup_for_execution(self, context) -> None:
-        raise AssertionError("the run started although its partition key is invalid")
 
 
 def generate(table: str, config: dict) -> dg.ExecuteInProcessResult:
@@ -81,11 +76,21 @@ def test_valid_generation_config_writes_the_batch(empty_table, aws_client):
     assert metadata["remove_events"].value == 0
 
 
-@pytest.mark.parametrize("bad_key", ["2025-13-01", "not-a-date", "1999-01-01"])
-def test_bad_partition_key_is_refused_before_the_run_starts(bad_key):
-    unusable = {name: ResourceThatMustNotBeUsed() for name in ("athena", "glue", "data_lake")}
-    with pytest.raises(dg.DagsterError, match=bad_key):
-        dg.materialize([order_events], partition_key=bad_key, resources=unusable)
+@pytest.mark.parametrize("bad_day", ["2025-13-01", "not-a-date", "2025-02-30"])
+def test_a_bad_event_day_fails_the_refresh_naming_the_field_before_any_query(
+    local_stack, aws_client, bad_day
+):
+    lake = OwnedLake(local_stack, aws_client, "config")
+    result = dg.materialize(
+        [analytics_refresh],
+        resources={"athena": lake.athena, "glue": lake.glue, "data_lake": lake.data_lake},
+        run_config={"ops": {"analytics_refresh": {"config": {"event_days": [bad_day]}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = failure_message(result)
+    assert "event_days" in message and bad_day in message
+    assert lake.glue.table_names() == []
 
 
 def test_unreachable_endpoint_fails_the_run_with_one_clear_line_and_no_retry_storm(monkeypatch):
@@ -125,16 +130,3 @@ def test_a_stream_anchored_to_end_by_an_instant_ends_exactly_then():
     changes = generate_changes(300, seed=5, start=start, orders_per_second=10.0, mix=mix)
     newest = max(change.order.updated_at for change in changes if change.order is not None)
     assert newest == NEAR_MIDNIGHT
-
-
-def test_demo_names_a_day_from_the_data_that_is_not_a_partition_yet():
-    assert _day_range(["2025-05-31", "2025-06-01"], "order-creation day", now=NEAR_MIDNIGHT) == {
-        "dagster/asset_partition_range_start": "2025-05-31",
-        "dagster/asset_partition_range_end": "2025-06-01",
-    }
-    with pytest.raises(DemoFailed) as failed:
-        _day_range(["2025-06-01", "2025-06-02"], "order-creation day", now=NEAR_MIDNIGHT)
-    assert str(failed.value) == (
-        "order-creation day '2025-06-02' is in the future (the data's clock runs ahead of real "
-        "time): daily partitions run from 2025-01-01 to 2025-06-01 (UTC)"
-    )

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import webbrowser
 from pathlib import Path
 
 import click
 import dagster as dg
 
+from orders_pipeline.aws import LOCAL_HINT
 from orders_pipeline.defs.dashboard.assets import orders_dashboard
 from orders_pipeline.defs.dashboard.resources import (
     DASHBOARD_PATH_ENV_VAR,
     DEFAULT_LOCAL_PATH,
     DashboardOutputResource,
 )
-from orders_pipeline.defs.resources import build_resources
+from orders_pipeline.defs.resources import STACK_NAME_ENV_VAR, build_resources
+from orders_pipeline.deploy import DEFAULT_STACK_NAME
 
 # Dagster's step logs and tracebacks would bury the one line this command prints; a failure is
 # reported below from the run's own failure event.
@@ -38,6 +41,18 @@ def _failure_reason(result: dg.ExecuteInProcessResult) -> str:
         if failure.error:
             return " ".join(failure.error.message.split())
     return "the run failed"
+
+
+def _config_problem(error: dg.DagsterInvalidConfigError) -> str:
+    """One line for resources that cannot be configured: usually a setting left unset."""
+    unset = re.search(r'environment variable "([A-Z0-9_]+)" which is not set', str(error))
+    if unset:
+        return (
+            f"{unset.group(1)} is not set and the stack "
+            f"{os.environ.get(STACK_NAME_ENV_VAR, DEFAULT_STACK_NAME)}'s Outputs could not be "
+            f"read (set {STACK_NAME_ENV_VAR}, or deploy it); {LOCAL_HINT}"
+        )
+    return " ".join(str(error).split())
 
 
 @click.command()
@@ -63,13 +78,16 @@ def dashboard(output: Path, open_browser: bool) -> None:
     # pyathena logs a traceback for every failed query before raising it.
     logging.getLogger("pyathena").setLevel(logging.CRITICAL)
     with _instance() as instance:
-        result = dg.materialize(
-            [orders_dashboard],
-            resources=resources,
-            instance=instance,
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-        )
+        try:
+            result = dg.materialize(
+                [orders_dashboard],
+                resources=resources,
+                instance=instance,
+                run_config=QUIET_RUN_CONFIG,
+                raise_on_error=False,
+            )
+        except dg.DagsterInvalidConfigError as error:
+            raise click.ClickException(f"dashboard not written: {_config_problem(error)}") from None
     if not result.success:
         raise click.ClickException(f"dashboard not written: {_failure_reason(result)}")
     (materialization,) = result.asset_materializations_for_node(orders_dashboard.op.name)

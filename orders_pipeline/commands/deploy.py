@@ -8,7 +8,8 @@ from pathlib import Path
 import boto3
 import click
 
-from orders_pipeline.commands.errors import aws_client_config, reports_aws_errors
+from orders_pipeline.aws import client_config as aws_client_config
+from orders_pipeline.commands.errors import reports_aws_errors
 from orders_pipeline.deploy import DEFAULT_STACK_NAME, DeployError, deploy_stack
 
 

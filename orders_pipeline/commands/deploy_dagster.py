@@ -8,8 +8,9 @@ import time
 import boto3
 import click
 
+from orders_pipeline.aws import client_config as aws_client_config
 from orders_pipeline.commands.deploy import _parse_parameters, format_outputs_table
-from orders_pipeline.commands.errors import aws_client_config, reports_aws_errors
+from orders_pipeline.commands.errors import reports_aws_errors
 from orders_pipeline.dagster_deploy import (
     DEFAULT_DAGSTER_STACK_NAME,
     deploy_dagster_stack,

@@ -12,7 +12,8 @@ import boto3
 import click
 from tqdm import tqdm
 
-from orders_pipeline.commands.errors import aws_client_config, reports_aws_errors
+from orders_pipeline.aws import client_config as aws_client_config
+from orders_pipeline.commands.errors import reports_aws_errors
 from orders_pipeline.dynamodb_writer import WriteSummary, write_changes
 from orders_pipeline.orders.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from orders_pipeline.orders.changes import ChangeMix, EventType, OrderChange, generate_changes

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from orders_pipeline.costs.estimate import estimate, load_prices, parse_meters
 from orders_pipeline.deploy import DeployError, deploy_stack
 from orders_pipeline.local_stack.gateway import ORIGIN_ENV_VAR, is_loopback_name, origins_from_text
 from orders_pipeline.local_stack.persistence.store import (
@@ -249,6 +250,19 @@ def status(endpoint_url: str, as_json: bool) -> None:
             click.echo(f"{section}:")
             for line in _indented(document[section], depth=1):
                 click.echo(line)
+    if document.get("meters"):
+        click.echo(f"metered: {running_total(document['meters'])}")
+
+
+def running_total(meters: dict[str, Any]) -> str:
+    """What the stack's work so far would have cost on AWS, and the $/day it runs at."""
+    prices = load_prices()
+    cost = estimate(parse_meters(meters, prices), prices)
+    hours = cost.seconds / 3600
+    return (
+        f"${cost.usd:.4f} on AWS over {hours:.2f} h of running, ${cost.usd_per_day:.2f}/day at "
+        "this rate (us-east-1 list prices; `orders-pipeline cost` for each meter)"
+    )
 
 
 def fetch_status(endpoint_url: str, timeout: float = 30) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from orders_pipeline.dashboard.tables import validate_tables
+from orders_pipeline.tables import DAILY_SALES, DAILY_STATUS_FUNNEL, HOURLY_CDC_ACTIVITY
 
 TOP_PRODUCTS = 10
 
@@ -15,7 +16,7 @@ CHART_TITLES: tuple[tuple[str, str], ...] = (
     ("revenue_by_day_category", "Net revenue by day and category (line: gross revenue)"),
     ("top_products", f"Top {TOP_PRODUCTS} products by net revenue"),
     ("status_funnel", "Status funnel: orders that ever reached each status"),
-    ("hourly_cdc_activity", "Hourly CDC activity (UTC)"),
+    (HOURLY_CDC_ACTIVITY.name, "Hourly CDC activity (UTC)"),
 )
 
 FUNNEL_STAGES: tuple[tuple[str, str, str], ...] = (
@@ -41,14 +42,14 @@ def build_charts(tables: Mapping[str, pd.DataFrame]) -> dict[str, go.Figure | No
     money figures a person reads are the KPI cards, formatted from Decimal.
     """
     validate_tables(tables)
-    sales = tables["daily_sales"]
-    funnel = tables["daily_status_funnel"]
-    cdc = tables["hourly_cdc_activity"]
+    sales = tables[DAILY_SALES.name]
+    funnel = tables[DAILY_STATUS_FUNNEL.name]
+    cdc = tables[HOURLY_CDC_ACTIVITY.name]
     return {
         "revenue_by_day_category": _revenue_by_day_category(sales) if len(sales) else None,
         "top_products": _top_products(sales) if len(sales) else None,
         "status_funnel": _status_funnel(funnel) if len(funnel) else None,
-        "hourly_cdc_activity": _hourly_cdc_activity(cdc) if len(cdc) else None,
+        HOURLY_CDC_ACTIVITY.name: _hourly_cdc_activity(cdc) if len(cdc) else None,
     }
 
 

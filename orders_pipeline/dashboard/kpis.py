@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from orders_pipeline.dashboard.tables import validate_tables
+from orders_pipeline.tables import DAILY_SALES, DAILY_STATUS_FUNNEL
 
 CENT = Decimal("0.01")
 NO_DATA = "no data yet"
@@ -55,8 +56,8 @@ def compute_kpis(tables: Mapping[str, pd.DataFrame]) -> Kpis:
     weighted by orders (averaging the per-row averages would over-weight small rows).
     """
     validate_tables(tables)
-    sales = tables["daily_sales"]
-    funnel = tables["daily_status_funnel"]
+    sales = tables[DAILY_SALES.name]
+    funnel = tables[DAILY_STATUS_FUNNEL.name]
     orders = _count(sales["orders"])
     gross = sum(sales["gross_revenue"], Decimal(0))
     discounts = sum(sales["discounts"], Decimal(0))

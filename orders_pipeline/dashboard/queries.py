@@ -1,89 +1,70 @@
-"""What the dashboard reads through Athena: one `.sql` file per query, its columns, its frame."""
+"""What the dashboard reads through Athena: each table's dashboard columns, as declared once in
+orders_pipeline/tables.py, and the newest event of the last days."""
+
+from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from importlib.resources import files
-from string import Template
 from typing import Any
 
 import pandas as pd
 
-from orders_pipeline.defs.analytics.sql_templates import validate_identifier
+from orders_pipeline import tables
+from orders_pipeline.lib.days import recent_days
+from orders_pipeline.lib.sql import validate_day, validate_identifier
+from orders_pipeline.tables import Table
 
 # Runs one SQL statement and returns its rows as dicts (what `AthenaResource.run(sql).rows` is).
 RunQuery = Callable[[str], Sequence[Mapping[str, Any]]]
 
-# The SELECT list of each `sql/<name>.sql`, so an empty result still has its columns.
-QUERY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "daily_sales": (
-        "dt",
-        "category",
-        "product_name",
-        "orders",
-        "units",
-        "gross_revenue",
-        "discounts",
-        "net_revenue",
-        "avg_order_value",
-    ),
-    "daily_status_funnel": (
-        "dt",
-        "placed",
-        "paid",
-        "shipped",
-        "delivered",
-        "cancelled",
-        "returned",
-        "paid_rate",
-        "shipped_rate",
-        "delivered_rate",
-        "cancellation_rate",
-        "return_rate",
-    ),
-    "hourly_cdc_activity": (
-        "dt",
-        "event_hour",
-        "inserts",
-        "modifies",
-        "removes",
-        "events",
-        "inserted_revenue",
-    ),
-    "newest_event_time": ("newest_event_time",),
-}
-AGGREGATE_TABLES: tuple[str, ...] = ("daily_sales", "daily_status_funnel", "hourly_cdc_activity")
+
+def table_query(table: Table, *, database: str) -> str:
+    """The dashboard columns of `table`, in its dashboard order."""
+    if not table.dashboard_columns:
+        raise ValueError(f"the dashboard does not read {table.name}")
+    return (
+        f"SELECT {', '.join(table.dashboard_columns)} "
+        f"FROM {validate_identifier('database', database)}.{table.name} "
+        f"ORDER BY {', '.join(table.dashboard_order)}"
+    )
 
 
-def query_text(name: str, *, database: str) -> str:
-    """`sql/<name>.sql` with its Glue database filled in."""
-    text = files(__package__).joinpath("sql", f"{name}.sql").read_text()
-    return Template(text).substitute(database=validate_identifier("database", database))
+def newest_event_query(*, database: str, since_day: str) -> str:
+    """The newest change of the last days (their partitions only, never the whole history)."""
+    return (
+        "SELECT max(creation_datetime) AS newest_event_time "
+        f"FROM {validate_identifier('database', database)}.{tables.ORDER_EVENTS.name} "
+        f"WHERE {tables.PARTITION_COLUMN} >= '{validate_day(since_day)}'"
+    )
 
 
-def read_query(run: RunQuery, name: str, *, database: str) -> pd.DataFrame:
-    """Run `sql/<name>.sql`; values keep the driver's types (DECIMAL stays Decimal)."""
-    rows = run(query_text(name, database=database))
-    columns = QUERY_COLUMNS[name]
+def read_table(run: RunQuery, table: Table, *, database: str) -> pd.DataFrame:
+    """One table's dashboard rows; values keep the driver's types (DECIMAL stays Decimal)."""
+    rows = run(table_query(table, database=database))
+    columns = list(table.dashboard_columns)
     for row in rows[:1]:
         missing = [column for column in columns if column not in row]
         if missing:
-            raise ValueError(f"query {name} returned no column(s): {', '.join(missing)}")
-    return pd.DataFrame.from_records(list(rows), columns=list(columns))
+            raise ValueError(f"{table.name} returned no column(s): {', '.join(missing)}")
+    return pd.DataFrame.from_records(list(rows), columns=columns)
 
 
 def read_aggregate_tables(run: RunQuery, *, database: str) -> dict[str, pd.DataFrame]:
-    """Every aggregate table the dashboard draws, by table name, read whole.
+    """Every table the dashboard draws, by name, read whole.
 
     They are small by construction (a row per day and product, or per hour), so the page
     groups them in pandas and the KPIs are computed from exactly the rows that are drawn.
     """
-    return {table: read_query(run, table, database=database) for table in AGGREGATE_TABLES}
+    return {t.name: read_table(run, t, database=database) for t in tables.DASHBOARD_TABLES}
 
 
-def read_newest_event_time(run: RunQuery, *, database: str) -> datetime | None:
-    """max(creation_datetime) of the deduplicated events, as an aware UTC datetime."""
-    frame = read_query(run, "newest_event_time", database=database)
-    newest = frame["newest_event_time"].iloc[0] if len(frame) else None
+def read_newest_event_time(
+    run: RunQuery, *, database: str, now: datetime | None = None
+) -> datetime | None:
+    """max(creation_datetime) of the last days' events, as an aware UTC datetime."""
+    since = recent_days(now or datetime.now(UTC))[0]
+    rows = run(newest_event_query(database=database, since_day=since))
+    newest = rows[0].get("newest_event_time") if rows else None
     if newest is None or pd.isna(newest):
         return None
     newest = pd.Timestamp(newest).to_pydatetime()

@@ -17,6 +17,7 @@ from orders_pipeline.dashboard.kpis import (
     format_kpi,
     kpi_values,
 )
+from orders_pipeline.tables import DAILY_STATUS_FUNNEL
 
 FUNNEL_TABLE_HEADER = (
     "Order date",
@@ -101,8 +102,8 @@ def render_dashboard(tables: Mapping[str, pd.DataFrame], health: PipelineHealth)
 <section><h2>Charts</h2><div class="charts">
 {chart_sections}
 </div></section>
-<section class="table" data-table="daily_status_funnel"><h2>Daily status funnel</h2>
-{_daily_funnel_table(tables["daily_status_funnel"])}
+<section class="table" data-table="{DAILY_STATUS_FUNNEL.name}"><h2>Daily status funnel</h2>
+{_daily_funnel_table(tables[DAILY_STATUS_FUNNEL.name])}
 </section>
 </body>
 </html>

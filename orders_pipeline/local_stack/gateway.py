@@ -10,9 +10,11 @@ gateway lets through (service, action, status), for the state snapshots and the 
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -99,7 +101,8 @@ def origins_from_text(text: str | None) -> frozenset[str]:
 
 @dataclass
 class RequestRecord:
-    """What observers learn about one request the gateway served."""
+    """What observers learn about one request the gateway served. The bodies are kept only for
+    an observer that asks (`wants_body`, `wants_response`: the meter)."""
 
     service: str
     action: str
@@ -109,6 +112,30 @@ class RequestRecord:
     request_bytes: int = 0
     response_bytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    query: str = ""
+    region: str = "us-east-1"
+    caller: str | None = None  # which of the stack's own clients sent it (app/local-<name>)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    response_body: bytes | None = None
+    seconds: float = 0.0
+
+
+_CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_CALLER = re.compile(r"\bapp/local-([a-z]+)\b")
+
+
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    return {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and isinstance(value, str)
+    }
+
+
+def _region_of(environ: dict[str, Any]) -> str:
+    found = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return found.group(1) if found else "us-east-1"
 
 
 def _refusal(environ: dict[str, Any], code: str, message: str) -> tuple[str, list, bytes]:
@@ -172,7 +199,8 @@ def action_of(environ: dict[str, Any], service: str) -> str:
         return query["Action"][0]
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "")
-    if service == "lambda" and method == "POST" and path.endswith("/invocations"):
+    # moto serves Lambda as the "awslambda" app.
+    if service in ("lambda", "awslambda") and method == "POST" and path.endswith("/invocations"):
         return "Invoke"
     if service == "s3":
         parts = [p for p in path.split("/") if p]
@@ -283,27 +311,70 @@ class Gateway:
         environ: dict[str, Any],
         start_response: StartResponse,
     ) -> Iterator[bytes]:
+        user_agent = environ.get("HTTP_USER_AGENT", "")
+        caller = _CALLER.search(user_agent)
         record = RequestRecord(
             service=service,
             action=action,
             method=environ.get("REQUEST_METHOD", "GET"),
             path=environ.get("PATH_INFO", ""),
             request_bytes=int(environ.get("CONTENT_LENGTH") or 0),
+            query=environ.get("QUERY_STRING", ""),
+            region=_region_of(environ),
+            caller=caller.group(1) if caller else None,
+            request_headers=_request_headers(environ),
         )
+        if any(_asks(o, "wants_body", record) for o in self._observers):
+            body = environ["wsgi.input"].read(record.request_bytes) if record.request_bytes else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            record.body = body
+        keep_response = any(_asks(o, "wants_response", record) for o in self._observers)
+        contexts = [o.before(record) if hasattr(o, "before") else None for o in self._observers]
 
         def recording_start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             record.status = int(status.split(" ", 1)[0])
             record.headers = {k.lower(): v for k, v in headers}
             return start_response(status, headers, *rest)
 
+        started = time.monotonic()
         response = app(environ, recording_start)
+        kept: list[bytes] = []
+        told = False
+
+        def tell() -> None:
+            nonlocal told
+            told = True
+            record.seconds = time.monotonic() - started
+            if keep_response:
+                record.response_body = b"".join(kept)
+            for observer, context in zip(self._observers, contexts, strict=True):
+                if hasattr(observer, "before"):
+                    observer(record, context)
+                else:
+                    observer(record)
+
         try:
+            # One chunk held back: observers (the meters) are told before the client has the
+            # whole response, so what it does next sees them up to date.
+            held: bytes | None = None
             for chunk in response:
                 record.response_bytes += len(chunk)
-                yield chunk
+                if keep_response:
+                    kept.append(chunk)
+                if held is not None:
+                    yield held
+                held = chunk
+            tell()
+            if held is not None:
+                yield held
         finally:
             close = getattr(response, "close", None)
             if close is not None:
                 close()
-            for observer in self._observers:
-                observer(record)
+            if not told:
+                tell()
+
+
+def _asks(observer: Any, question: str, record: RequestRecord) -> bool:
+    ask = getattr(observer, question, None)
+    return bool(ask(record)) if ask is not None else False

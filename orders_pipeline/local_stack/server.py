@@ -165,7 +165,7 @@ class LocalServer:
             on_change=self._on_change,
             # An invocation runs for as long as the function does: the Lambda patches take the
             # lock only around the few changes it makes (its log events).
-            unlocked=frozenset({("lambda", "Invoke")}),
+            unlocked=frozenset({("awslambda", "Invoke")}),
         )
         for observer in self._observers:
             gateway.observe(observer)

@@ -14,6 +14,8 @@ from botocore.config import Config
 
 from orders_pipeline.local_stack import services
 from orders_pipeline.local_stack.awslambda import runtime as lambda_runtime
+from orders_pipeline.local_stack.metering import meters as metering
+from orders_pipeline.local_stack.metering.registry import Sampling, request_meter
 from orders_pipeline.local_stack.persistence import store as persistence
 from orders_pipeline.local_stack.persistence.store import DEFAULT_SNAPSHOT_INTERVAL, StateStore
 from orders_pipeline.local_stack.server import (
@@ -31,6 +33,8 @@ CHECKPOINTS_FILE = "checkpoints.json"
 # Records past their retention are dropped this often (AWS trims continuously; a minute is
 # well inside a 24 h retention).
 HOUSEKEEPING_SECONDS = 60.0
+# The meters are sampled (storage, shards) and saved this often.
+METERING_SECONDS = 5.0
 
 # Template parameters for a local deploy: tiny buffers so a change reaches S3 within seconds.
 # Buffering below AWS's minimums is legal only against the local stack. A batch of 500 (the most
@@ -42,8 +46,14 @@ LOCAL_DEPLOY_PARAMETERS: dict[str, str] = {
     "PipeBatchSize": "500",
 }
 
-# Status lookups must not hang the CLI or a sensor when the server is busy.
-_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2})
+# Status lookups must not hang the CLI or a sensor when the server is busy; they are the
+# stack's own (app/local-status), never billed.
+_CLIENT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=30,
+    retries={"max_attempts": 2},
+    user_agent_appid="local-status",
+)
 
 
 class LocalStack:
@@ -84,11 +94,18 @@ class LocalStack:
             on_change=self.store.mark_dirty,
         )
         self._server.status_provider = self.status
+        self.meters = metering.Meters(
+            self.state_dir / metering.FILE_NAME if self.state_dir is not None else None
+        )
+        self._sampling = Sampling(self.meters)
+        self._request_meter = request_meter()
+        self._server.observe(self._request_meter)
         self._checkpoints: Snapshot = {"checkpoints": {}, "sources": {}}
         self._workers: Supervisor | None = None
         self._lock = threading.Lock()
         self._stop_housekeeping = threading.Event()
         self._housekeeping: threading.Thread | None = None
+        self._last_trim = 0.0
 
     @property
     def endpoint_url(self) -> str:
@@ -109,6 +126,7 @@ class LocalStack:
         StateError (one line naming the file and `local reset`) when the state dir is unusable.
         """
         services.install()
+        metering.activate(self.meters)
         if self.store.durable:
             has_state = self.store.open()
             try:
@@ -150,24 +168,32 @@ class LocalStack:
             self._housekeeping.join()
             self._housekeeping = None
         self._server.stop()
+        self._sampling.sample(force=True)
+        self.meters.save()
         self.store.stop()
         persistence.deactivate(self.store)
 
     def reset(self) -> None:
-        """Drop every resource and all data; workers keep running and find an empty stack."""
+        """Drop every resource and all data, and the meters: a new account. Workers keep
+        running and find an empty stack."""
         lambda_runtime.shutdown_all()
         self._server.reset()
+        self.meters.reset()
         self.store.mark_dirty()
 
     def _run_housekeeping(self) -> None:
         from orders_pipeline.local_stack.dynamodb.patches import trim_expired as trim_streams
         from orders_pipeline.local_stack.kinesis.patches import trim_expired as trim_kinesis
 
-        while not self._stop_housekeeping.wait(HOUSEKEEPING_SECONDS):
+        while not self._stop_housekeeping.wait(METERING_SECONDS):
             try:
                 now = time.time()
-                trim_streams(now)
-                trim_kinesis(now)
+                self._sampling.sample(now)
+                self.meters.save()
+                if now - self._last_trim >= HOUSEKEEPING_SECONDS:
+                    self._last_trim = now
+                    trim_streams(now)
+                    trim_kinesis(now)
             except Exception:  # noqa: BLE001 - housekeeping retries next time
                 continue
 
@@ -207,9 +233,13 @@ class LocalStack:
         with self._lock:
             supervisor = self._workers
         workers = supervisor.child if supervisor is not None else None
+        self._sampling.sample()
         return {
             "endpoint_url": self.endpoint_url,
             "region": self.region,
+            "meters": self.meters.document(),
+            "metering_errors": self._request_meter.errors,
+            "actions": dict(sorted(self._request_meter.actions.items())),
             "workers_running": workers is not None,
             "workers_pid": workers.pid if workers is not None else None,
             "supervision": {"workers": supervisor.status()} if supervisor is not None else {},

@@ -1,25 +1,20 @@
-"""Athena tables written as Parquet: deduplicated events, current orders and daily aggregates.
-Re-materializing replaces data (a partition, or a whole version of a table), never appends."""
+"""The analytics tables (Parquet, built by Athena) as one incremental refresh: the event days
+that received raw data in, only the partitions their changes touch rewritten, the quality of
+what was written checked in the same step."""
 
-import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+from pydantic import Field, field_validator
 
-from orders_pipeline.defs.analytics.partitions import daily_partitions
-from orders_pipeline.defs.analytics.preview import markdown_table
+from orders_pipeline import tables
+from orders_pipeline.defs.analytics.quality import quality_results
+from orders_pipeline.defs.analytics.refresh import Lake, RefreshResult, refresh
 from orders_pipeline.defs.analytics.sql_templates import (
-    drop_table,
-    drop_version,
-    partition_refresh,
-    preview_query,
-    row_count_query,
+    quality_query,
+    rejected_by_column_query,
     table_prefix,
-    table_version,
-    version_of,
-    version_prefix,
-    versioned_rebuild,
 )
 from orders_pipeline.defs.resources import (
     AthenaResource,
@@ -27,245 +22,172 @@ from orders_pipeline.defs.resources import (
     GlueCatalogResource,
     failing_clearly,
 )
+from orders_pipeline.lib.checks import reason
+from orders_pipeline.lib.jobs import REFRESH_OP
+from orders_pipeline.lib.sql import validate_day
 
-# Refresh after upstream updates, without waiting for every historical partition to exist.
-AFTER_UPSTREAM_UPDATES = (
-    dg.AutomationCondition.in_latest_time_window()
-    & dg.AutomationCondition.any_deps_updated().since_last_handled()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
-).with_label("after upstream updates")
-
-_COMMON = {
-    "kinds": {"athena", "parquet", "s3"},
-    "group_name": "analytics",
-    "automation_condition": AFTER_UPSTREAM_UPDATES,
-}
-_DAILY = {
-    **_COMMON,
-    "partitions_def": daily_partitions,
-    # One run refreshes a range of days (e.g. yesterday and today) table by table.
-    "backfill_policy": dg.BackfillPolicy.single_run(),
+# Each table's inputs, as the refresh reads them.
+_DEPS: dict[str, tuple[str, ...]] = {
+    tables.ORDER_EVENTS.name: (tables.RAW.name,),
+    tables.ORDERS_CURRENT.name: (tables.ORDER_EVENTS.name,),
+    tables.DAILY_SALES.name: (tables.ORDERS_CURRENT.name,),
+    tables.DAILY_STATUS_FUNNEL.name: (tables.ORDER_EVENTS.name,),
+    tables.HOURLY_CDC_ACTIVITY.name: (tables.ORDER_EVENTS.name,),
 }
 
 
-def daily_asset(**kwargs: Any) -> Any:
-    """`dg.asset` with the daily settings, without Dagster's BetaWarning about backfill_policy.
-
-    Dagster warns on every declaration that uses backfill_policy, so each import of the
-    definitions (dagster dev, demo, dashboard) printed it once per daily table. The single-run
-    policy is a deliberate choice; only that one warning, only here, is silenced.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning
+def _column_schema(table: tables.Table) -> dg.TableSchema:
+    columns = [dg.TableColumn(c.name, c.type, description=c.description) for c in table.columns]
+    if table.partitioning is not None:
+        columns.append(
+            dg.TableColumn(tables.PARTITION_COLUMN, "varchar", table.partitioning.meaning)
         )
-        return dg.asset(**_DAILY, **kwargs)
+        columns += [
+            dg.TableColumn(k.name, k.type, description=k.description)
+            for k in table.partitioning.more_keys
+        ]
+    return dg.TableSchema(columns=columns)
 
 
-def _table_metadata(
-    table: str, glue: GlueCatalogResource, data_lake: DataLakeResource, prefix: str
-) -> dict[str, Any]:
+def analytics_specs() -> list[dg.AssetSpec]:
+    """One spec per analytics table (a function: module-level specs would load as assets)."""
+    return [
+        dg.AssetSpec(
+            table.name,
+            deps=_DEPS[table.name],
+            description=table.description,
+            kinds={"athena", "parquet", "s3"},
+            group_name="analytics",
+            # A refresh writes only the tables its days touch (none when no raw data arrived).
+            skippable=True,
+            metadata={
+                "dagster/column_schema": _column_schema(table),
+                "partitioned_by": dg.MetadataValue.text(
+                    table.partitioning.meaning if table.partitioning else "not partitioned"
+                ),
+            },
+        )
+        for table in tables.ANALYTICS_TABLES
+    ]
+
+
+class RefreshConfig(dg.Config):
+    event_days: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Event days (YYYY-MM-DD, UTC) whose raw data changed; the arrival sensor fills it "
+            "in. Empty: yesterday and today, where late data lands."
+        ),
+    )
+    all_days: bool = Field(
+        default=False, description="Rebuild from every raw partition (a backfill or a repair)."
+    )
+
+    @field_validator("event_days")
+    @classmethod
+    def _days(cls, days: list[str]) -> list[str]:
+        return [validate_day(day, "event_days") for day in days]
+
+
+def default_event_days(now: datetime) -> list[str]:
+    """Yesterday and today (UTC): where late data lands, what a scheduled refresh rewrites."""
+    today = now.astimezone(UTC).date()
+    return [(today - timedelta(days=1)).isoformat(), today.isoformat()]
+
+
+def event_days_to_refresh(config: RefreshConfig, glue: GlueCatalogResource) -> list[str]:
+    """The days to refresh that hold raw data: the ones named, every one, or the default two."""
+    if not glue.table_exists(glue.raw_table):
+        return []
+    if config.all_days:
+        return glue.partition_values(glue.raw_table)
+    wanted = config.event_days or default_event_days(datetime.now(UTC))
+    return glue.existing_days(glue.raw_table, wanted)
+
+
+def _table_metadata(done: Any, database: str, bucket: str, prefix: str) -> dict[str, Any]:
+    rows = {} if done.rows is None else {"rows_written": dg.MetadataValue.int(done.rows)}
     return {
-        "dagster/table_name": dg.MetadataValue.text(f"{glue.database}.{table}"),
-        "location": dg.MetadataValue.url(f"s3://{data_lake.bucket}/{prefix}"),
+        "dagster/table_name": dg.MetadataValue.text(f"{database}.{done.table}"),
+        **rows,
+        "days_rewritten": dg.MetadataValue.json(done.days),
+        "partitions_written": dg.MetadataValue.int(done.partitions),
+        "bytes_scanned": dg.MetadataValue.int(done.bytes_scanned),
+        "athena_query_ids": dg.MetadataValue.json(done.query_ids),
+        "location": dg.MetadataValue.url(f"s3://{bucket}/{prefix}"),
     }
 
 
-def refresh_partitions(
-    table: str,
-    partition_keys: list[str],
+@dg.multi_asset(
+    specs=analytics_specs(),
+    check_specs=[spec for spec in quality_results.specs],
+    name=REFRESH_OP,
+    description=(
+        "Rewrites the analytics partitions the new raw data touches: event days for "
+        "order_events and hourly_cdc_activity, the changed orders' creation days for the rest."
+    ),
+)
+def analytics_refresh(
+    context: dg.AssetExecutionContext,
+    config: RefreshConfig,
     athena: AthenaResource,
     glue: GlueCatalogResource,
     data_lake: DataLakeResource,
-) -> dg.MaterializeResult:
-    """Replace each `dt` partition of `table` (see `PartitionRefresh`)."""
-    rows_by_day: dict[str, int] = {}
-    query_ids: dict[str, str] = {}
-    bytes_scanned = 0
-    preview = ""
+):
     with failing_clearly():
-        for dt in partition_keys:
-            plan = partition_refresh(
-                table,
-                database=glue.database,
-                raw_table=glue.raw_table,
-                bucket=data_lake.bucket,
-                analytics_prefix=data_lake.analytics_prefix,
-                dt=dt,
-            )
-            if glue.table_exists(table):
-                data_lake.delete_prefix(plan.partition_prefix)
-                athena.run(plan.drop_partition)
-                write = athena.run(plan.insert)
-            else:
-                # Files without a table are orphans; CTAS refuses a non-empty location.
-                data_lake.delete_prefix(plan.table_prefix)
-                write = athena.run(plan.create_table)
-            query_ids[dt] = write.query_id
-            bytes_scanned += write.bytes_scanned
-            count = athena.run(row_count_query(table, database=glue.database, dt=dt))
-            rows_by_day[dt] = int(count.rows[0]["row_count"])
-            if rows_by_day[dt] and not preview:
-                preview = markdown_table(
-                    athena.run(preview_query(table, database=glue.database, dt=dt)).rows
+        days = event_days_to_refresh(config, glue)
+        if not days:
+            context.log.info("no raw partition to refresh yet")
+        result: RefreshResult = refresh(
+            Lake(athena, glue, data_lake), days, rebuild=config.all_days
+        )
+    quality, rejected, failure = None, {}, None
+    if result.event_days:
+        try:
+            quality = athena.run(
+                quality_query(
+                    database=glue.database,
+                    event_days=result.event_days,
+                    creation_days=result.creation_days,
                 )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": dg.MetadataValue.int(sum(rows_by_day.values())),
-            "rows_by_partition": dg.MetadataValue.json(rows_by_day),
-            "preview": dg.MetadataValue.md(preview or "_no rows_"),
-            "athena_query_id": dg.MetadataValue.text(query_ids[partition_keys[-1]]),
-            "athena_query_ids": dg.MetadataValue.json(query_ids),
-            "bytes_scanned": dg.MetadataValue.int(bytes_scanned),
-            **_table_metadata(table, glue, data_lake, plan.table_prefix),
+            ).rows[0]
+            if int(quality.get("rejected_rows") or 0):
+                rejected = _rejected_by_column(athena, glue.database, result.event_days)
+        except Exception as error:  # the tables are written: the checks fail, saying why
+            failure = reason(error)
+    for table in tables.ANALYTICS_TABLES:
+        done = result.tables.get(table.name)
+        if done is None:
+            continue
+        metadata: dict[str, Any] = {
+            "event_days": dg.MetadataValue.json(result.event_days),
+            "creation_days": dg.MetadataValue.json(result.creation_days),
+            **_table_metadata(
+                done,
+                glue.database,
+                data_lake.bucket,
+                table_prefix(data_lake.analytics_prefix, table.name),
+            ),
         }
-    )
+        if table is tables.ORDER_EVENTS:
+            metadata["changes_by_creation_day"] = dg.MetadataValue.json(
+                result.changes_by_creation_day
+            )
+            metadata["refresh_bytes_scanned"] = dg.MetadataValue.int(result.bytes_scanned)
+            if quality is not None:
+                metadata["rejected_rows"] = dg.MetadataValue.int(
+                    int(quality.get("rejected_rows") or 0)
+                )
+                metadata["rejected_by_column"] = dg.MetadataValue.json(rejected)
+        yield dg.MaterializeResult(asset_key=table.name, metadata=metadata)
+    if failure is not None:
+        yield from quality_results.failed(failure)
+    else:
+        yield from quality_results.results(quality, now=datetime.now(UTC))
 
 
-def _drop_legacy_table(
-    table: str, athena: AthenaResource, glue: GlueCatalogResource, data_lake: DataLakeResource
-) -> None:
-    """Remove a plain table of the view's name, left by a pipeline from before the versioning.
-
-    CREATE OR REPLACE VIEW refuses to replace a table; readers miss it only during this one-off
-    migration. Its files sit directly under the table prefix, beside the `v=` version folders.
-    """
-    athena.run(drop_table(table, database=glue.database))
-    prefix = table_prefix(data_lake.analytics_prefix, table)
-    legacy = [
-        obj["Key"]
-        for obj in data_lake.list_objects(prefix)
-        if not obj["Key"].startswith(f"{prefix}v=")
-    ]
-    data_lake.delete_keys(legacy)
-
-
-def rebuild_table(
-    table: str,
-    athena: AthenaResource,
-    glue: GlueCatalogResource,
-    data_lake: DataLakeResource,
-    now: datetime | None = None,
-) -> dg.MaterializeResult:
-    """Rebuild an unpartitioned table atomically for readers (see `VersionedRebuild`).
-
-    CTAS writes a new version beside the one readers use, the view switches to it, then the
-    older versions and their files go.
-    """
-    plan = versioned_rebuild(
-        table,
-        database=glue.database,
-        raw_table=glue.raw_table,
-        bucket=data_lake.bucket,
-        analytics_prefix=data_lake.analytics_prefix,
-        version=table_version(now or datetime.now(UTC)),
-    )
-    with failing_clearly():
-        # Only older versions are dropped: a concurrent rebuild's newer version is left alone.
-        older = [
-            version
-            for version in (version_of(table, name) for name in glue.table_names())
-            if version is not None and version < plan.version
-        ]
-        data_lake.delete_prefix(plan.version_prefix)  # CTAS refuses a non-empty location
-        create = athena.run(plan.create_version)
-        if glue.table_type(table) not in (None, "VIRTUAL_VIEW"):
-            _drop_legacy_table(table, athena, glue, data_lake)
-        athena.run(plan.replace_view)
-        for version in older:
-            athena.run(drop_version(table, database=glue.database, version=version))
-            data_lake.delete_prefix(version_prefix(data_lake.analytics_prefix, table, version))
-        rows = int(athena.run(row_count_query(table, database=glue.database)).rows[0]["row_count"])
-        preview = athena.run(preview_query(table, database=glue.database)).rows
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": dg.MetadataValue.int(rows),
-            "preview": dg.MetadataValue.md(markdown_table(preview)),
-            "athena_query_id": dg.MetadataValue.text(create.query_id),
-            "bytes_scanned": dg.MetadataValue.int(create.bytes_scanned),
-            "version_table": dg.MetadataValue.text(f"{glue.database}.{plan.version_table}"),
-            "versions_dropped": dg.MetadataValue.int(len(older)),
-            **_table_metadata(table, glue, data_lake, plan.version_prefix),
-        }
-    )
-
-
-@daily_asset(
-    deps=["orders_raw"],
-    description=(
-        "Every change event once (one row per event_id, typed columns), partitioned by event "
-        "date: a replayed stream changes nothing."
-    ),
-)
-def order_events(
-    context: dg.AssetExecutionContext,
-    athena: AthenaResource,
-    glue: GlueCatalogResource,
-    data_lake: DataLakeResource,
-) -> dg.MaterializeResult:
-    return refresh_partitions("order_events", context.partition_keys, athena, glue, data_lake)
-
-
-@dg.asset(
-    deps=["order_events"],
-    description=(
-        "Latest state of every order by stream sequence number; deleted orders are gone. "
-        "Rebuilt whole from all event partitions."
-    ),
-    **_COMMON,
-)
-def orders_current(
-    athena: AthenaResource, glue: GlueCatalogResource, data_lake: DataLakeResource
-) -> dg.MaterializeResult:
-    return rebuild_table("orders_current", athena, glue, data_lake)
-
-
-@daily_asset(
-    deps=["orders_current"],
-    description=(
-        "Per order-creation day, category and product: orders, units, gross revenue, discounts, "
-        "net revenue (less orders now cancelled or returned) and average order value."
-    ),
-)
-def daily_sales(
-    context: dg.AssetExecutionContext,
-    athena: AthenaResource,
-    glue: GlueCatalogResource,
-    data_lake: DataLakeResource,
-) -> dg.MaterializeResult:
-    return refresh_partitions("daily_sales", context.partition_keys, athena, glue, data_lake)
-
-
-@daily_asset(
-    # The funnel of a creation day reads that day's orders' whole history, later days included.
-    deps=[dg.AssetDep("order_events", partition_mapping=dg.AllPartitionMapping())],
-    description=(
-        "Per order-creation day: orders that ever reached each status and the conversion, "
-        "cancellation and return rates."
-    ),
-)
-def daily_status_funnel(
-    context: dg.AssetExecutionContext,
-    athena: AthenaResource,
-    glue: GlueCatalogResource,
-    data_lake: DataLakeResource,
-) -> dg.MaterializeResult:
-    return refresh_partitions(
-        "daily_status_funnel", context.partition_keys, athena, glue, data_lake
-    )
-
-
-@daily_asset(
-    deps=["order_events"],
-    description="INSERT, MODIFY and REMOVE events and inserted revenue per UTC hour.",
-)
-def hourly_cdc_activity(
-    context: dg.AssetExecutionContext,
-    athena: AthenaResource,
-    glue: GlueCatalogResource,
-    data_lake: DataLakeResource,
-) -> dg.MaterializeResult:
-    return refresh_partitions(
-        "hourly_cdc_activity", context.partition_keys, athena, glue, data_lake
-    )
+def _rejected_by_column(athena: AthenaResource, database: str, days: list[str]) -> dict[str, int]:
+    """How many rows of these days each column's values were rejected in (only run when some
+    were: the refresh's quality query counts them)."""
+    rows = athena.run(rejected_by_column_query(database=database, event_days=days)).rows
+    return {str(row["column_name"]): int(row["rejected_rows"]) for row in rows}

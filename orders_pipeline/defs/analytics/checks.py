@@ -1,112 +1,96 @@
-"""Data-quality checks on the analytics tables, and the reconciliation with DynamoDB."""
+"""Whole-table checks, run once a day (the refresh checks only the days it wrote): every rule
+over every day, and the reconciliation of orders_current with DynamoDB."""
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
 
-from orders_pipeline.defs.analytics.reconciliation import OrderState, reconcile
-from orders_pipeline.defs.analytics.sql_templates import check_query
-from orders_pipeline.defs.resources import (
-    AthenaResource,
-    GlueCatalogResource,
-    OrdersTableResource,
-    failing_clearly,
+from orders_pipeline import tables
+from orders_pipeline.defs.analytics.quality import RULES, rule_result
+from orders_pipeline.defs.analytics.sql_templates import orders_current_states_query, quality_query
+from orders_pipeline.defs.resources import AthenaResource, GlueCatalogResource, OrdersTableResource
+from orders_pipeline.lib.checks import checked
+from orders_pipeline.orders.reconciliation import OrderState, reconcile
+
+ALL_DAYS = "every day"
+EVENTS_QUALITY = "all_days_quality"
+CURRENT_QUALITY = "all_days_unique_orderid"
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            EVENTS_QUALITY,
+            asset=tables.ORDER_EVENTS.name,
+            description="Every rule of the refresh checks, over every day of order_events.",
+        ),
+        dg.AssetCheckSpec(
+            CURRENT_QUALITY,
+            asset=tables.ORDERS_CURRENT.name,
+            description="Each orderid appears once across every creation day.",
+        ),
+    ],
+    name="whole_table_quality",
 )
-from orders_pipeline.orders.model import InvalidOrderError
-
-
-def check_outcome(
-    row: dict[str, Any], guarantee: str, name: str | None = None
-) -> dg.AssetCheckResult:
-    """A check passes when its query found no failing rows; the metadata names an example."""
-    failing = int(row["failing_rows"])
-    return dg.AssetCheckResult(
-        check_name=name,
-        passed=failing == 0,
-        description=guarantee if failing == 0 else f"{failing} rows break: {guarantee}",
-        metadata={
-            "failing_rows": dg.MetadataValue.int(failing),
-            "example": dg.MetadataValue.text(str(row.get("example") or "")),
-        },
-    )
-
-
-def _run_check(athena: AthenaResource, glue: GlueCatalogResource, query: str) -> dict[str, Any]:
-    with failing_clearly():
-        return athena.run(
-            check_query(query, database=glue.database, raw_table=glue.raw_table)
+def whole_table_quality(athena: AthenaResource, glue: GlueCatalogResource):
+    with checked(EVENTS_QUALITY, tables.ORDER_EVENTS.name) as failed:
+        row = athena.run(
+            quality_query(database=glue.database, event_days=None, creation_days=None)
         ).rows[0]
-
-
-@dg.asset_check(asset="order_events", description="event_id is unique after deduplication.")
-def unique_event_id(athena: AthenaResource, glue: GlueCatalogResource) -> dg.AssetCheckResult:
-    row = _run_check(athena, glue, "order_events_duplicate_event_id")
-    return check_outcome(row, "each event_id appears once")
-
-
-@dg.asset_check(asset="orders_current", description="orderid is unique in the current state.")
-def unique_orderid(athena: AthenaResource, glue: GlueCatalogResource) -> dg.AssetCheckResult:
-    row = _run_check(athena, glue, "orders_current_duplicate_orderid")
-    return check_outcome(row, "each orderid appears once")
-
-
-class FreshnessConfig(dg.Config):
-    max_age_minutes: float = Field(
-        default=60, gt=0, description="Oldest acceptable age of the newest change event."
-    )
-
-
-def event_age(newest: datetime | None, now: datetime) -> timedelta | None:
-    """Age of the newest event; Athena timestamps carry no zone and are UTC here."""
-    if newest is None:
-        return None
-    if newest.tzinfo is None:
-        newest = newest.replace(tzinfo=UTC)
-    return now - newest
-
-
-@dg.asset_check(
-    asset="order_events", description="The newest change event is at most max_age_minutes old."
-)
-def newest_event_fresh(
-    config: FreshnessConfig, athena: AthenaResource, glue: GlueCatalogResource
-) -> dg.AssetCheckResult:
-    with failing_clearly():
-        query = check_query("order_events_newest_event", database=glue.database, raw_table="unused")
-        newest = athena.run(query).rows[0]["newest_event_time"]
-    age = event_age(newest, datetime.now(UTC))
-    if age is None:
-        return dg.AssetCheckResult(passed=False, description="order_events holds no events")
-    minutes = age.total_seconds() / 60
-    return dg.AssetCheckResult(
-        passed=minutes <= config.max_age_minutes,
+    if failed.result is not None:
+        yield failed.result
+        yield dg.AssetCheckResult(
+            asset_key=tables.ORDERS_CURRENT.name,
+            check_name=CURRENT_QUALITY,
+            passed=False,
+            description=failed.result.description,
+        )
+        return
+    results = [rule_result(rule, row, ALL_DAYS) for rule in RULES]
+    events = [r for r in results if r.asset_key == dg.AssetKey(tables.ORDER_EVENTS.name)]
+    failing = [r for r in events if not r.passed]
+    yield dg.AssetCheckResult(
+        asset_key=tables.ORDER_EVENTS.name,
+        check_name=EVENTS_QUALITY,
+        passed=not failing,
+        description="; ".join(r.description or "" for r in failing) or "every rule holds",
         metadata={
-            "newest_event_time": dg.MetadataValue.text(str(newest)),
-            "age_minutes": dg.MetadataValue.float(round(minutes, 1)),
-            "max_age_minutes": dg.MetadataValue.float(float(config.max_age_minutes)),
+            r.check_name: dg.MetadataValue.int(r.metadata["failing_rows"].value) for r in events
         },
     )
+    (current,) = (r for r in results if r.asset_key == dg.AssetKey(tables.ORDERS_CURRENT.name))
+    yield dg.AssetCheckResult(
+        asset_key=tables.ORDERS_CURRENT.name,
+        check_name=CURRENT_QUALITY,
+        passed=current.passed,
+        description=current.description,
+        metadata=current.metadata,
+    )
 
 
-def _table_states(
-    athena: AthenaResource, glue: GlueCatalogResource
-) -> list[tuple[str, OrderState]]:
-    query = check_query("orders_current_states", database=glue.database, raw_table="unused")
-    return [
-        (
-            row["orderid"],
-            # pyathena gives DECIMAL columns as Decimal; str() keeps exact digits either way.
-            OrderState(Decimal(str(row["order_total"])), row["updated_at"]),
-        )
-        for row in athena.run(query).rows
-    ]
+def _table_states(athena: AthenaResource, glue: GlueCatalogResource) -> list[tuple[str, Any]]:
+    rows = athena.run(orders_current_states_query(database=glue.database)).rows
+    states = []
+    for row in rows:
+        total = row["order_total"]
+        # pyathena gives DECIMAL columns as Decimal; str() keeps exact digits either way.
+        states.append((row["orderid"], OrderState(_decimal(total), row["updated_at"])))
+    return states
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
 
 
 @dg.asset_check(
-    asset="orders_current",
+    asset=tables.ORDERS_CURRENT.name,
     description=(
         "As of orders_current's watermark (its newest updated_at), the live orders and their "
         "total value in DynamoDB equal those in orders_current; later changes are in flight."
@@ -115,19 +99,19 @@ def _table_states(
 def matches_dynamodb(
     athena: AthenaResource, glue: GlueCatalogResource, orders_table: OrdersTableResource
 ) -> dg.AssetCheckResult:
-    with failing_clearly():
+    with checked("matches_dynamodb", tables.ORDERS_CURRENT.name) as failed:
         # The table first: DynamoDB read afterwards can only be newer, never behind it.
         table_rows = _table_states(athena, glue)
         dynamodb = orders_table.order_states()
-    try:
         outcome = reconcile(dynamodb, table_rows)
-    except InvalidOrderError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    if failed.result is not None:
+        return failed.result
     return dg.AssetCheckResult(
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=outcome.describe(),
         metadata={
+            "checked_at": dg.MetadataValue.text(datetime.now(UTC).isoformat()),
             "watermark": dg.MetadataValue.text(outcome.watermark or "none"),
             "dynamodb_orders": dg.MetadataValue.int(outcome.dynamodb_orders),
             "table_orders": dg.MetadataValue.int(outcome.table_orders),

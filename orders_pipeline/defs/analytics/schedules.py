@@ -1,40 +1,33 @@
-"""Keeping aggregates fresh: refresh after upstream updates, and an hourly late-data refresh."""
-
-from datetime import timedelta
+"""The analytics' safety nets: an hourly refresh of the days late data can still reach (the
+sensor may miss a delivery), and the daily whole-table checks."""
 
 import dagster as dg
 
-ANALYTICS = dg.AssetSelection.groups("analytics")
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from orders_pipeline.lib.jobs import DAILY_CHECKS, INGEST_JOB
 
-
-def late_data_range(scheduled: dg.ScheduleEvaluationContext) -> tuple[str, str]:
-    """Yesterday and today (UTC) of the tick: events for yesterday can still arrive late."""
-    today = scheduled.scheduled_execution_time.date()
-    return (today - timedelta(days=1)).isoformat(), today.isoformat()
-
-
-@dg.schedule(
-    name="aggregation_schedule",
+# The hourly refresh runs the ingest job with its defaults: partitions and analytics of today
+# and the days before it that late changes can reach.
+hourly_refresh_schedule = dg.ScheduleDefinition(
+    name="hourly_refresh_schedule",
+    job_name=INGEST_JOB,
     cron_schedule="40 * * * *",
     execution_timezone="UTC",
-    target=ANALYTICS,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: rebuild every analytics table for yesterday and today in one run.",
+    description="Hourly: register and refresh the last days' partitions, whatever the sensor saw.",
 )
-def aggregation_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    start, end = late_data_range(context)
-    return dg.RunRequest(
-        run_key=f"aggregates-{context.scheduled_execution_time.isoformat()}",
-        tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
-    )
 
 
-analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
-    "analytics_automation_sensor",
-    target=ANALYTICS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Materializes analytics tables after a successful crawl updates their inputs.",
+daily_quality_job = dg.define_asset_job(
+    "daily_quality_job",
+    selection=dg.AssetSelection.checks(*DAILY_CHECKS),
+    description="Whole-table quality and the reconciliation with DynamoDB.",
+)
+
+daily_quality_schedule = dg.ScheduleDefinition(
+    name="daily_quality_schedule",
+    job=daily_quality_job,
+    cron_schedule="30 4 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily 04:30 UTC: every check over every day, and DynamoDB against the tables.",
 )

@@ -1,88 +1,105 @@
-"""The Glue table over the landing zone, kept current by the crawler, and its quality checks."""
+"""The Glue table over the landing zone: new dt partitions registered directly (no crawl), the
+crawler run only when the table is missing, a delivery brings a column it lacks, or the weekly
+schedule asks (a crawl is billed by the DPU-second with a minimum per run)."""
+
+from datetime import UTC, datetime
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from orders_pipeline.defs.analytics.checks import check_outcome
-from orders_pipeline.defs.analytics.sql_templates import check_query
+from orders_pipeline import tables
 from orders_pipeline.defs.catalog.crawler import CrawlFailedError, run_crawler
-from orders_pipeline.defs.resources import AthenaResource, GlueCatalogResource, failing_clearly
+from orders_pipeline.defs.resources import DataLakeResource, GlueCatalogResource, failing_clearly
+from orders_pipeline.lib.days import recent_days
+from orders_pipeline.lib.sql import validate_day
 
-ORDERS_RAW = dg.AssetKey("orders_raw")
-
-# (check name, query under sql/checks/, what a passing table guarantees)
-RAW_TABLE_CHECKS = (
-    (
-        "valid_cdc_event_type",
-        "raw_invalid_cdc_event_type",
-        "cdc_event_type is INSERT/MODIFY/REMOVE",
-    ),
-    ("price_not_negative", "raw_negative_price", "price >= 0"),
-    ("quantity_positive", "raw_non_positive_quantity", "quantity > 0"),
-    ("orderid_not_null", "raw_null_orderid", "every record has an orderid"),
-)
+ORDERS_RAW = dg.AssetKey(tables.RAW.name)
 
 
-class CrawlConfig(dg.Config):
+class CatalogConfig(dg.Config):
+    partitions: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Event days (YYYY-MM-DD) with new deliveries; empty: the days a late delivery can "
+            "still open (today and the two before)."
+        ),
+    )
+    new_columns: list[str] = Field(
+        default_factory=list,
+        description="Attributes the new records carry that the table lacks: the crawler adds them.",
+    )
+    crawl: bool = Field(default=False, description="Crawl whatever else (the weekly schedule).")
     timeout_seconds: float = Field(
-        default=600, gt=0, description="How long to wait for the crawl before failing the run."
+        default=600, gt=0, description="How long to wait for a crawl before failing the run."
     )
 
+    @field_validator("partitions")
+    @classmethod
+    def _days(cls, days: list[str]) -> list[str]:
+        return [validate_day(day, "partitions") for day in days]
 
-def _catalog_snapshot(glue: GlueCatalogResource) -> tuple[set[str], int]:
-    client = glue.client()
-    tables = {
-        table["Name"]
-        for page in client.get_paginator("get_tables").paginate(DatabaseName=glue.database)
-        for table in page["TableList"]
-    }
-    partitions = len(glue.partition_values(glue.raw_table)) if glue.raw_table in tables else 0
-    return tables, partitions
+
+def crawl_reason(config: CatalogConfig, table_exists: bool) -> str | None:
+    """Why this run must crawl, or None: registering partitions is enough."""
+    if not table_exists:
+        return "the raw table does not exist yet"
+    if config.new_columns:
+        return f"records carry new columns: {', '.join(sorted(config.new_columns))}"
+    if config.crawl:
+        return "asked for (schema discovery schedule)"
+    return None
 
 
 @dg.asset(
     key=ORDERS_RAW,
     deps=["raw_order_events"],
-    description=(
-        "Glue table over the Firehose landing zone (one partition per event date), created and "
-        "updated by the Glue crawler."
-    ),
+    description=tables.RAW.description,
     kinds={"glue", "s3"},
     group_name="catalog",
 )
-def orders_raw(config: CrawlConfig, glue: GlueCatalogResource) -> dg.MaterializeResult:
+def orders_raw(
+    config: CatalogConfig, glue: GlueCatalogResource, data_lake: DataLakeResource
+) -> dg.MaterializeResult:
     with failing_clearly():
-        tables_before, partitions_before = _catalog_snapshot(glue)
-        try:
-            crawl = run_crawler(
-                glue.client(), glue.crawler_name, timeout_seconds=config.timeout_seconds
+        reason = crawl_reason(config, glue.table_exists(glue.raw_table))
+        if reason is not None:
+            try:
+                crawl = run_crawler(
+                    glue.client(), glue.crawler_name, timeout_seconds=config.timeout_seconds
+                )
+            except CrawlFailedError as exc:
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            as_text = glue.read_scalars_as_text(glue.raw_table)
+            return dg.MaterializeResult(
+                metadata={
+                    "crawled": dg.MetadataValue.bool(True),
+                    "columns_read_as_text": dg.MetadataValue.json(as_text),
+                    "crawl_reason": dg.MetadataValue.text(reason),
+                    "crawler": dg.MetadataValue.text(crawl.crawler),
+                    "crawl_seconds": dg.MetadataValue.float(round(crawl.seconds, 1)),
+                    "joined_running_crawl": dg.MetadataValue.bool(crawl.joined_running_crawl),
+                    "partitions": dg.MetadataValue.int(
+                        len(glue.partition_values(glue.raw_table))
+                        if glue.table_exists(glue.raw_table)
+                        else 0
+                    ),
+                }
             )
-        except CrawlFailedError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        tables_after, partitions_after = _catalog_snapshot(glue)
+        if config.partitions:
+            present = sorted(set(config.partitions))  # the sensor saw deliveries there
+        else:
+            # Only days whose folder holds data become partitions (a day may have none yet).
+            present = [
+                day
+                for day in recent_days(datetime.now(UTC))
+                if data_lake.has_objects(f"{data_lake.raw_prefix}dt={day}/")
+            ]
+        added = glue.add_partitions(glue.raw_table, present)
     return dg.MaterializeResult(
         metadata={
-            "crawler": dg.MetadataValue.text(crawl.crawler),
-            "crawl_seconds": dg.MetadataValue.float(round(crawl.seconds, 1)),
-            "joined_running_crawl": dg.MetadataValue.bool(crawl.joined_running_crawl),
-            "tables_added": dg.MetadataValue.json(sorted(tables_after - tables_before)),
-            "partitions": dg.MetadataValue.int(partitions_after),
-            "partitions_added": dg.MetadataValue.int(partitions_after - partitions_before),
+            "crawled": dg.MetadataValue.bool(False),
+            "crawl_reason": dg.MetadataValue.text("none: new partitions registered directly"),
+            "partitions_added": dg.MetadataValue.json(added),
+            "partitions_checked": dg.MetadataValue.json(present),
         }
     )
-
-
-@dg.multi_asset_check(
-    specs=[
-        dg.AssetCheckSpec(name, asset=ORDERS_RAW, description=guarantee)
-        for name, _, guarantee in RAW_TABLE_CHECKS
-    ],
-    name="orders_raw_checks",
-)
-def orders_raw_checks(athena: AthenaResource, glue: GlueCatalogResource):
-    for name, query, guarantee in RAW_TABLE_CHECKS:
-        with failing_clearly():
-            result = athena.run(
-                check_query(query, database=glue.database, raw_table=glue.raw_table)
-            )
-        yield check_outcome(result.rows[0], guarantee, name=name)

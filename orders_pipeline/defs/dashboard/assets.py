@@ -12,7 +12,6 @@ import dagster as dg
 from orders_pipeline.dashboard.kpis import compute_kpis
 from orders_pipeline.dashboard.queries import read_aggregate_tables
 from orders_pipeline.dashboard.render import render_dashboard
-from orders_pipeline.defs.analytics.assets import AFTER_UPSTREAM_UPDATES
 from orders_pipeline.defs.dashboard.health_signals import read_pipeline_health
 from orders_pipeline.defs.dashboard.metadata import dashboard_metadata
 from orders_pipeline.defs.dashboard.resources import DashboardOutputResource
@@ -22,6 +21,12 @@ from orders_pipeline.defs.resources import (
     GlueCatalogResource,
     failing_clearly,
 )
+from orders_pipeline.lib.automation import on_cron_after_inputs_update
+from orders_pipeline.tables import DASHBOARD_TABLES, ORDER_EVENTS
+
+# The page reads every table it draws with its own query (each billed at least 10 MB): it is
+# redrawn at most every ten minutes, once a table it reads changed.
+REFRESH_CRON = "*/10 * * * *"
 
 ORDERS_DASHBOARD = dg.AssetKey("orders_dashboard")
 
@@ -36,14 +41,14 @@ def write_atomically(path: Path, content: bytes) -> None:
 
 @dg.asset(
     key=ORDERS_DASHBOARD,
-    deps=["order_events", "daily_sales", "daily_status_funnel", "hourly_cdc_activity"],
+    deps=[ORDER_EVENTS.name, *(table.name for table in DASHBOARD_TABLES)],
     description=(
         "One self-contained HTML page (works offline): headline KPIs, revenue by day and "
         "category, top products, status funnel, hourly CDC activity and pipeline health."
     ),
     kinds={"html", "plotly", "s3"},
     group_name="dashboard",
-    automation_condition=AFTER_UPSTREAM_UPDATES,
+    automation_condition=on_cron_after_inputs_update(REFRESH_CRON),
 )
 def orders_dashboard(
     athena: AthenaResource,

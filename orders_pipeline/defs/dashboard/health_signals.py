@@ -6,8 +6,8 @@ from datetime import datetime
 
 from orders_pipeline.dashboard.health import LastCrawl, PipelineHealth
 from orders_pipeline.dashboard.queries import read_newest_event_time
-from orders_pipeline.defs.ingestion.assets import read_error_summary
 from orders_pipeline.defs.resources import AthenaResource, DataLakeResource, GlueCatalogResource
+from orders_pipeline.lib.firehose_errors import read_error_summary
 
 
 def read_last_crawl(glue: GlueCatalogResource) -> tuple[str, LastCrawl | None]:
@@ -30,8 +30,10 @@ def read_pipeline_health(
     *,
     now: datetime,
 ) -> PipelineHealth:
-    """Newest event time (Athena), error records under the Firehose error prefix, last crawl."""
-    errors = read_error_summary(data_lake, data_lake.list_objects(data_lake.error_prefix))
+    """Newest event time (Athena), today's and yesterday's Firehose error records, last crawl."""
+    errors = read_error_summary(
+        data_lake.read, data_lake.objects_in(data_lake.recent_error_folders(now))
+    )
     state, last_crawl = read_last_crawl(glue)
     return PipelineHealth(
         checked_at=now,

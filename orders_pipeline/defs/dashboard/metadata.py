@@ -10,7 +10,7 @@ import dagster as dg
 
 from orders_pipeline.dashboard.health import PipelineHealth, describe_health
 from orders_pipeline.dashboard.kpis import KPI_LABELS, Kpis, format_kpi, kpi_values
-from orders_pipeline.defs.analytics.preview import markdown_table
+from orders_pipeline.lib.preview import markdown_table
 
 
 def markdown_summary(kpis: Kpis, health: PipelineHealth) -> str:

@@ -1,16 +1,14 @@
 """The Firehose landing zone in S3 as an observable external asset, and its error-record check."""
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
-from orders_pipeline.defs.ingestion.firehose_errors import (
-    ErrorSummary,
-    merge_summaries,
-    summarize_error_records,
-)
 from orders_pipeline.defs.resources import DataLakeResource, StreamsResource, failing_clearly
+from orders_pipeline.lib.firehose_errors import ErrorSummary
+from orders_pipeline.lib.firehose_errors import read_error_summary as _read_summary
 
 RAW_ORDER_EVENTS = dg.AssetKey("raw_order_events")
 PROCESSING_FAILURES_CHECK = "no_processing_failures"
@@ -20,10 +18,7 @@ def read_error_summary(
     data_lake: DataLakeResource, objects: Iterable[Mapping[str, Any]]
 ) -> ErrorSummary:
     """Read the given error objects and summarize the failed records they hold."""
-    return merge_summaries(
-        summarize_error_records(data_lake.read(obj["Key"]).splitlines(), obj["Key"])
-        for obj in objects
-    )
+    return _read_summary(data_lake.read, objects)
 
 
 def error_summary_metadata(summary: ErrorSummary) -> dict[str, Any]:
@@ -50,10 +45,12 @@ def error_summary_metadata(summary: ErrorSummary) -> dict[str, Any]:
     name="raw_order_events_observation",
 )
 def raw_order_events(data_lake: DataLakeResource, streams: StreamsResource):
-    """Observe the landing zone (objects, bytes, newest, error objects) and the streams into it."""
+    """Observe the landing zone's last days (objects, bytes, newest, error objects) and the
+    streams into it: a listing per recent folder, never the whole history."""
+    now = datetime.now(UTC)
     with failing_clearly():
-        objects = list(data_lake.list_objects(data_lake.raw_prefix))
-        error_objects = sum(1 for _ in data_lake.list_objects(data_lake.error_prefix))
+        objects = data_lake.objects_in(data_lake.recent_raw_folders(now))
+        error_objects = len(data_lake.objects_in(data_lake.recent_error_folders(now)))
         kinesis = streams.kinesis_summary()
         delivery = streams.delivery_summary()
     newest = max(objects, key=lambda obj: (obj["LastModified"], obj["Key"]), default=None)
@@ -62,10 +59,10 @@ def raw_order_events(data_lake: DataLakeResource, streams: StreamsResource):
         asset_key=RAW_ORDER_EVENTS,
         data_version=dg.DataVersion(f"{len(objects)}:{newest_text}"),
         metadata={
-            "objects": dg.MetadataValue.int(len(objects)),
-            "bytes": dg.MetadataValue.int(sum(obj["Size"] for obj in objects)),
+            "recent_objects": dg.MetadataValue.int(len(objects)),
+            "recent_bytes": dg.MetadataValue.int(sum(obj["Size"] for obj in objects)),
             "newest_object": dg.MetadataValue.text(newest_text),
-            "error_objects": dg.MetadataValue.int(error_objects),
+            "recent_error_objects": dg.MetadataValue.int(error_objects),
             "delivery_stream": dg.MetadataValue.text(streams.delivery_stream),
             "delivery_stream_status": dg.MetadataValue.text(delivery["status"]),
             "delivery_buffering_hints": dg.MetadataValue.json(delivery["buffering_hints"]),
@@ -79,11 +76,12 @@ def raw_order_events(data_lake: DataLakeResource, streams: StreamsResource):
 @dg.asset_check(
     asset=RAW_ORDER_EVENTS,
     name=PROCESSING_FAILURES_CHECK,
-    description="No Firehose error records (e.g. ProcessingFailed) under the error prefix.",
+    description="No Firehose error records (e.g. ProcessingFailed) today or yesterday.",
 )
 def no_processing_failures(data_lake: DataLakeResource) -> dg.AssetCheckResult:
     with failing_clearly():
-        summary = read_error_summary(data_lake, data_lake.list_objects(data_lake.error_prefix))
+        recent = data_lake.objects_in(data_lake.recent_error_folders(datetime.now(UTC)))
+        summary = read_error_summary(data_lake, recent)
     return dg.AssetCheckResult(
         passed=summary.failed_records == 0, metadata=error_summary_metadata(summary)
     )

@@ -103,6 +103,25 @@ def statement_type(statement: sql.Statement) -> str:
     return "DDL"
 
 
+# Athena writes at most this many partitions per CTAS or INSERT INTO (the Athena user guide,
+# "Use CTAS and INSERT INTO to work around the 100 partition limit").
+MAX_OPEN_WRITERS = 100
+
+
+def _check_open_writers(run: QuerySession, relation: str, keys: list[str]) -> None:
+    if not keys:
+        return
+    columns = ", ".join(sql.encode_identifier(k) for k in keys)
+    (partitions,) = run.con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT {columns} FROM {relation})"
+    ).fetchone()
+    if partitions > MAX_OPEN_WRITERS:
+        raise QueryFailed(
+            "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for "
+            "partitions/buckets"
+        )
+
+
 class PreparedStatements(Protocol):
     """A workgroup's prepared statements (PREPARE / EXECUTE / DEALLOCATE PREPARE)."""
 
@@ -313,7 +332,9 @@ class AthenaEngine:
                 f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{database}.{name}' "
                 f"already exists: {location}"
             )
-        translated, _ = run.materialize(statement.query, "__ctas")
+        translated, _ = run.materialize(
+            statement.query, "__ctas", schema_only=not statement.with_data
+        )
         described = [(c, glue_type(t)) for c, t in translated.columns]
         names = [c for c, _ in described]
         keys = statement.partitioned_by
@@ -332,6 +353,7 @@ class AthenaEngine:
         # WITH NO DATA: the table gets the query's columns and no files, like on Athena.
         if statement.with_data:
             count = run.con.execute("SELECT count(*) FROM __ctas").fetchone()[0]
+            _check_open_writers(run, "__ctas", keys)
             partitions = run.write_data(
                 "SELECT * FROM __ctas", statement.data_format, location, keys,
                 statement.properties,
@@ -391,6 +413,7 @@ class AthenaEngine:
         casts = ", ".join(casts)
         count = run.con.execute("SELECT count(*) FROM __insert").fetchone()[0]
         keys = [k["Name"] for k in table.get("PartitionKeys", [])]
+        _check_open_writers(run, f"(SELECT {casts} FROM __insert)", keys)
         location = table["StorageDescriptor"]["Location"]
         partitions = run.write_data(
             f"SELECT {casts} FROM __insert", table_format(table), location, keys

@@ -19,6 +19,7 @@ from moto.s3.models import FakeKey, s3_backends
 from moto.utilities.utils import get_partition
 
 from orders_pipeline.local_stack.athena import history, statements
+from orders_pipeline.local_stack.athena import metering as athena_metering
 from orders_pipeline.local_stack.athena import persistence as _persistence  # noqa: F401
 from orders_pipeline.local_stack.athena.engine import (
     AthenaEngine,
@@ -48,6 +49,8 @@ from orders_pipeline.local_stack.s3.objects import MotoObjectStore
 # Two cores are shared by everything: queries beyond this wait in QUEUED, as on Athena.
 CONCURRENT_QUERIES = 2
 _slots = threading.BoundedSemaphore(CONCURRENT_QUERIES)
+# How long StartQueryExecution waits for its query before answering.
+SETTLE_SECONDS = 0.25
 _FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 # ListQueryExecutions pages: at most 50 ids (AWS's limit).
 LIST_PAGE_SIZE = 50
@@ -244,6 +247,12 @@ def _run(backend: AthenaBackend, execution: EngineExecution, request: QueryReque
         execution.end_time = time.time()
         execution.status = final
         backend.executions.changed(execution.id)
+    succeeded = final == "SUCCEEDED"
+    athena_metering.query_finished(
+        str(getattr(execution, "statement_type", "") or ""),
+        int(getattr(execution, "data_scanned_bytes", 0) or 0),
+        succeeded,
+    )
     store.current().mark_dirty()
 
 
@@ -282,9 +291,13 @@ def start_query_execution(
         workgroup=group.name if group else "primary",
         parameters=tuple(execution_parameters or ()),
     )
-    threading.Thread(
+    worker = threading.Thread(
         target=_run, args=(self, execution, request), name=f"athena-{execution.id}", daemon=True
-    ).start()
+    )
+    worker.start()
+    # A short query is done by the client's first GetQueryExecution, as a client polling an
+    # Athena query of a second or more would see it; a longer one runs on meanwhile.
+    worker.join(SETTLE_SECONDS)
     return execution.id
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import base64
 import datetime as dt
+import functools
 import json
 import shutil
 import tempfile
@@ -67,6 +68,7 @@ def _as(expression: str, column: str) -> str:
     return f"{expression} AS {sql.encode_identifier(column.lower())}"
 
 
+@functools.lru_cache(maxsize=1024)
 def duck_type(glue_type: str) -> str:
     return ty.from_glue(glue_type).duck()
 
@@ -204,6 +206,8 @@ class QuerySession:
         self.workdir = workdir
         self.scanned = 0
         self.sources = 0
+        # Only the result's columns are wanted (CTAS WITH NO DATA): tables are read as empty.
+        self.schema_only = False
         self._database = request.database
         # local copy -> (S3 URL, size, last modified): the hidden columns "$path", ...
         self.files: dict[str, tuple[str, int, Any]] = {}
@@ -348,7 +352,8 @@ class QuerySession:
         columns = table["StorageDescriptor"].get("Columns", [])
         keys = table.get("PartitionKeys", [])
         parts = []
-        for number, (values, location) in enumerate(self._selected(database, table, filters)):
+        selected = [] if self.schema_only else self._selected(database, table, filters)
+        for number, (values, location) in enumerate(selected):
             files = self._download(location, self.workdir / view / str(number))
             if not files:
                 continue
@@ -493,8 +498,12 @@ class QuerySession:
                 partitions[values] = f"{as_folder(location)}{folder}/"
         return [(list(v), loc) for v, loc in sorted(partitions.items())]
 
-    def materialize(self, tree: exp.Expression, name: str) -> tuple[Translated, Translator]:
-        """Run the query into a DuckDB temp table; its Trino columns."""
+    def materialize(
+        self, tree: exp.Expression, name: str, *, schema_only: bool = False
+    ) -> tuple[Translated, Translator]:
+        """Run the query into a DuckDB temp table (`schema_only`: over no data, for its
+        columns alone); its Trino columns."""
+        self.schema_only = schema_only
         translated, translator = self.translate(tree)
         self.con.execute(f"CREATE TEMP TABLE {name} AS {translated.sql}")
         return translated, translator

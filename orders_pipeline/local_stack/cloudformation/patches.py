@@ -10,9 +10,15 @@ from typing import Any
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack
-from moto.cloudformation.parsing import OutputMap
+from moto.cloudformation.parsing import OutputMap, ResourceMap, get_references_from_template
 
-from orders_pipeline.local_stack.patching import calls, requires, wraps
+from orders_pipeline.local_stack.patching import (
+    calls,
+    replaces,
+    requires,
+    requires_attributes,
+    wraps,
+)
 
 # moto builds its resource type map from CloudFormationModel's direct subclasses and caches it:
 # services.install() clears these once every resource model is defined.
@@ -29,6 +35,12 @@ calls(
     "incoming_params",
     declared_in=__name__,
 )
+
+
+requires_attributes(
+    ResourceMap, "_resource_json_map", "input_parameters", "resolved_parameters",
+    declared_in=__name__,
+)  # fmt: skip
 
 
 def clear_model_caches() -> None:
@@ -60,6 +72,39 @@ def update_stack(
     if unchanged:
         raise ValidationError(name, "No updates are to be performed.")
     return original(self, name, template, role_arn, parameters, tags)
+
+
+def _as_text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@replaces(ResourceMap, "build_resource_diff")
+def build_resource_diff(
+    self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """moto's diff, except that a parameter changed only when its value did: moto compares with
+    the values passed explicitly, so one left at its default looks changed on every update and
+    every resource referring to it is updated (a DynamoDB table fails to, and the update with
+    it)."""
+    old = self._resource_json_map
+    new = other_template["Resources"]
+    actions = {
+        "Add": [name for name in new if name not in old],
+        "Modify": [name for name in new if name in old and new[name] != old[name]],
+        "Remove": [name for name in old if name not in new],
+    }
+    if parameters:
+        effective = {**self.resolved_parameters, **self.input_parameters}
+        changed = {
+            key
+            for key, value in parameters.items()
+            if key not in effective or _as_text(effective[key]) != _as_text(value)
+        }
+        for name in new:
+            if name in old and new[name] == old[name]:
+                if changed & set(get_references_from_template(new[name])):
+                    actions["Modify"].append(name)
+    return actions
 
 
 def _previous_values_filled_in(

@@ -267,11 +267,13 @@ class FirehoseWorker(PollingWorker):
     ) -> None:
         super().__init__(checkpoints, poll_interval, refresh_interval)
         self.region = region
-        self._firehose = make_client("firehose", endpoint_url, region)
-        self._kinesis = make_client("kinesis", endpoint_url, region)
+        self._firehose = make_client("firehose", endpoint_url, region, caller="firehose")
+        self._kinesis = make_client("kinesis", endpoint_url, region, caller="firehose")
         receive_records_as_sent(self._kinesis)
-        self._lambda = make_client("lambda", endpoint_url, region, _LAMBDA_CONFIG)
-        self._s3 = make_client("s3", endpoint_url, region)
+        self._lambda = make_client(
+            "lambda", endpoint_url, region, _LAMBDA_CONFIG, caller="firehose"
+        )
+        self._s3 = make_client("s3", endpoint_url, region, caller="firehose")
 
     def on_stopped(self) -> None:
         self._runs.clear()  # the buffered batch is abandoned: its checkpoints never advanced

@@ -9,6 +9,7 @@ from typing import Any
 from moto.glue.exceptions import EntityNotFoundException, PartitionNotFoundException
 from moto.glue.models import GlueBackend
 
+from orders_pipeline.local_stack.glue import metering as glue_metering
 from orders_pipeline.local_stack.patching import calls, requires
 from orders_pipeline.local_stack.persistence import store
 
@@ -83,45 +84,56 @@ class MotoGlueCatalog:
         self._backend = backend
 
     def database_exists(self, database: str) -> bool:
+        glue_metering.catalog_requests()
         return database in self._backend.databases
 
     def create_database(self, database: str) -> None:
+        glue_metering.catalog_requests()
         with _changing():
             self._backend.create_database(database, {"Name": database})
 
     def list_tables(self, database: str) -> list[dict[str, Any]]:
+        glue_metering.catalog_requests()
         return [t.as_dict() for t in self._backend.get_tables(database, None)]
 
     def get_table(self, database: str, name: str) -> dict[str, Any] | None:
+        glue_metering.catalog_requests()
         try:
             return self._backend.get_table(database, name).as_dict()
         except EntityNotFoundException:  # no such table, or no such database
             return None
 
     def create_table(self, database: str, table_input: dict[str, Any]) -> None:
+        glue_metering.catalog_requests()
         with _changing():
             self._backend.create_table(database, table_input["Name"], table_input)
 
     def update_table(self, database: str, table_input: dict[str, Any]) -> None:
+        glue_metering.catalog_requests()
         with _changing():
             self._backend.update_table(database, table_input["Name"], table_input)
 
     def delete_table(self, database: str, name: str) -> None:
+        glue_metering.catalog_requests()
         with _changing():
             self._backend.delete_table(database, name)
 
     def get_partitions(self, database: str, table: str) -> list[dict[str, Any]]:
-        return [p.as_dict() for p in self._backend.get_table(database, table).partitions.values()]
+        found = [p.as_dict() for p in self._backend.get_table(database, table).partitions.values()]
+        glue_metering.catalog_requests(max(1, -(-len(found) // 1000)))  # a page per 1,000
+        return found
 
     def create_partitions(
         self, database: str, table: str, partition_inputs: list[dict[str, Any]]
     ) -> None:
+        glue_metering.catalog_requests(max(1, -(-len(partition_inputs) // 100)))  # 100 a batch
         with _changing():
             errors = self._backend.batch_create_partition(database, table, partition_inputs)
         if errors:
             raise RuntimeError(f"creating partitions of {database}.{table} failed: {errors}")
 
     def delete_partition(self, database: str, table: str, values: list[str]) -> None:
+        glue_metering.catalog_requests()
         try:
             with _changing():
                 self._backend.delete_partition(database, table, values)

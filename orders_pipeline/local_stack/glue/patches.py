@@ -13,6 +13,7 @@ from moto.glue.exceptions import CrawlerRunningException, EntityNotFoundExceptio
 from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 from moto.glue.responses import GlueResponse
 
+from orders_pipeline.local_stack.glue import metering as glue_metering
 from orders_pipeline.local_stack.glue.catalog import MotoGlueCatalog
 from orders_pipeline.local_stack.glue.classifiers import (
     classifiers_of,
@@ -163,6 +164,7 @@ def _run_crawl(crawler: FakeCrawler, run: CatalogCrawl) -> None:
         final = "FAILED"
     run._state = "STOPPING"
     crawler.crawl_elapsed_time = int((time.monotonic() - started) * 1000)
+    glue_metering.crawler_run(time.monotonic() - started)
     run.end_time = utcnow()
     run._state = final
     store.current().mark_dirty()

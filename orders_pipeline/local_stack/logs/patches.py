@@ -8,6 +8,7 @@ from typing import Any
 
 from moto.logs.models import LogStream
 
+from orders_pipeline.local_stack.logs import metering as logs_metering
 from orders_pipeline.local_stack.patching import requires_attributes, wraps
 
 # AWS keeps every event for the group's retention; the emulator keeps the newest of them only,
@@ -20,6 +21,7 @@ requires_attributes(LogStream, "events", "log_group", declared_in=__name__)
 @wraps(LogStream, "put_log_events")
 def put_log_events(original: Any, self: LogStream, log_events: list[dict[str, Any]]) -> str:
     token = original(self, log_events)
+    logs_metering.ingested(log_events)
     retention_days = getattr(self.log_group, "retention_in_days", None)
     if retention_days:
         oldest = (time.time() - retention_days * 86400) * 1000

@@ -272,12 +272,12 @@ class PipesWorker(PollingWorker):
         refresh_interval: float = 2.0,
     ) -> None:
         super().__init__(checkpoints, poll_interval, refresh_interval)
-        self._pipes_api = make_client("pipes", endpoint_url, region)
-        self._streams = make_client("dynamodbstreams", endpoint_url, region)
+        self._pipes_api = make_client("pipes", endpoint_url, region, caller="pipes")
+        self._streams = make_client("dynamodbstreams", endpoint_url, region, caller="pipes")
         receive_records_as_sent(self._streams)
-        self._kinesis = make_client("kinesis", endpoint_url, region)
-        self._sqs = make_client("sqs", endpoint_url, region)
-        self._sns = make_client("sns", endpoint_url, region)
+        self._kinesis = make_client("kinesis", endpoint_url, region, caller="pipes")
+        self._sqs = make_client("sqs", endpoint_url, region, caller="pipes")
+        self._sns = make_client("sns", endpoint_url, region, caller="pipes")
 
     def refresh(self) -> None:
         wanted = {

@@ -30,8 +30,19 @@ CLIENT_CONFIG = Config(
 )
 
 
-def make_client(service: str, endpoint_url: str, region: str, config: Config = CLIENT_CONFIG):
-    """A boto3 client for the local endpoint; dummy credentials when none are configured."""
+def make_client(
+    service: str,
+    endpoint_url: str,
+    region: str,
+    config: Config = CLIENT_CONFIG,
+    *,
+    caller: str | None = None,
+):
+    """A boto3 client for the local endpoint; dummy credentials when none are configured.
+    `caller` names the AWS service the calls are made for (its User-Agent says
+    `app/local-<caller>`, which the stack's meters bill as that service's work)."""
+    if caller is not None:
+        config = config.merge(Config(user_agent_appid=f"local-{caller}"))
     session = boto3.session.Session(region_name=region)
     if session.get_credentials() is None:
         session = boto3.session.Session(

@@ -1,20 +1,21 @@
--- Sales of the orders created on one day, by category and product, from their current state.
--- net_revenue also takes out the value of orders now CANCELLED or RETURNED.
+-- Sales of the orders created on some days, by category and product, from their current state.
+-- Revenue comes from quantity x price (an order total is derived the same way when the items
+-- carry none); net_revenue also takes out the value of orders now CANCELLED or RETURNED.
 SELECT
-    category,
-    product_name,
-    COUNT(*) AS orders,
-    SUM(quantity) AS units,
-    CAST(SUM(quantity * price) AS DECIMAL(18, 2)) AS gross_revenue,
-    CAST(SUM(discount) AS DECIMAL(18, 2)) AS discounts,
+    coalesce(category, 'unknown') AS category,
+    coalesce(product_name, 'unknown') AS product_name,
+    count(*) AS orders,
+    coalesce(sum(quantity), 0) AS units,
+    CAST(coalesce(sum(quantity * price), 0) AS DECIMAL(18, 2)) AS gross_revenue,
+    CAST(coalesce(sum(discount), 0) AS DECIMAL(18, 2)) AS discounts,
     CAST(
-        SUM(quantity * price)
-        - SUM(discount)
-        - SUM(CASE WHEN status IN ('CANCELLED', 'RETURNED') THEN order_total ELSE 0 END)
+        coalesce(sum(quantity * price), 0)
+        - coalesce(sum(discount), 0)
+        - coalesce(sum(CASE WHEN status IN ('CANCELLED', 'RETURNED') THEN order_total END), 0)
         AS DECIMAL(18, 2)
     ) AS net_revenue,
-    CAST(AVG(order_total) AS DECIMAL(18, 2)) AS avg_order_value,
-    substr(created_at, 1, 10) AS dt
+    CAST(avg(order_total) AS DECIMAL(18, 2)) AS avg_order_value,
+    dt
 FROM ${database}.orders_current
-WHERE substr(created_at, 1, 10) = '${dt}'
-GROUP BY category, product_name, substr(created_at, 1, 10)
+WHERE dt IN (${creation_days})
+GROUP BY coalesce(category, 'unknown'), coalesce(product_name, 'unknown'), dt

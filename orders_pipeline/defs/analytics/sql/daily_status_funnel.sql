@@ -1,39 +1,31 @@
--- Status funnel of the orders created on one day: how many ever reached each status, from the
--- whole event history (later events included), and each count as a share of the orders placed.
+-- Status funnel of the orders created on some days: how many ever reached each status (from
+-- their whole event history, every event day), each as a share of the orders placed. An
+-- order whose records carry no status counts as placed only.
 WITH reached AS (
     SELECT
         orderid,
-        MAX(CASE WHEN status = 'PAID' THEN 1 ELSE 0 END) AS paid,
-        MAX(CASE WHEN status = 'SHIPPED' THEN 1 ELSE 0 END) AS shipped,
-        MAX(CASE WHEN status = 'DELIVERED' THEN 1 ELSE 0 END) AS delivered,
-        MAX(CASE WHEN status = 'CANCELLED' THEN 1 ELSE 0 END) AS cancelled,
-        MAX(CASE WHEN status = 'RETURNED' THEN 1 ELSE 0 END) AS returned
+        max(created_dt) AS dt,
+        max(CASE WHEN status = 'PAID' THEN 1 ELSE 0 END) AS paid,
+        max(CASE WHEN status = 'SHIPPED' THEN 1 ELSE 0 END) AS shipped,
+        max(CASE WHEN status = 'DELIVERED' THEN 1 ELSE 0 END) AS delivered,
+        max(CASE WHEN status = 'CANCELLED' THEN 1 ELSE 0 END) AS cancelled,
+        max(CASE WHEN status = 'RETURNED' THEN 1 ELSE 0 END) AS returned
     FROM ${database}.order_events
-    WHERE substr(created_at, 1, 10) = '${dt}'
+    WHERE created_dt IN (${creation_days}) AND orderid IS NOT NULL
     GROUP BY orderid
-),
-counts AS (
-    SELECT
-        COUNT(*) AS placed,
-        SUM(paid) AS paid,
-        SUM(shipped) AS shipped,
-        SUM(delivered) AS delivered,
-        SUM(cancelled) AS cancelled,
-        SUM(returned) AS returned
-    FROM reached
-    HAVING COUNT(*) > 0
 )
 SELECT
-    placed,
-    paid,
-    shipped,
-    delivered,
-    cancelled,
-    returned,
-    CAST(paid AS DOUBLE) / placed AS paid_rate,
-    CAST(shipped AS DOUBLE) / placed AS shipped_rate,
-    CAST(delivered AS DOUBLE) / placed AS delivered_rate,
-    CAST(cancelled AS DOUBLE) / placed AS cancellation_rate,
-    CAST(returned AS DOUBLE) / placed AS return_rate,
-    '${dt}' AS dt
-FROM counts
+    count(*) AS placed,
+    sum(paid) AS paid,
+    sum(shipped) AS shipped,
+    sum(delivered) AS delivered,
+    sum(cancelled) AS cancelled,
+    sum(returned) AS returned,
+    CAST(sum(paid) AS DOUBLE) / count(*) AS paid_rate,
+    CAST(sum(shipped) AS DOUBLE) / count(*) AS shipped_rate,
+    CAST(sum(delivered) AS DOUBLE) / count(*) AS delivered_rate,
+    CAST(sum(cancelled) AS DOUBLE) / count(*) AS cancellation_rate,
+    CAST(sum(returned) AS DOUBLE) / count(*) AS return_rate,
+    dt
+FROM reached
+GROUP BY dt

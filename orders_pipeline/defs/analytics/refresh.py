@@ -1,0 +1,314 @@
+"""The incremental analytics refresh: given the event days that received new raw data, rewrite
+only the partitions those changes touch, table by table, in the order the tables feed each other.
+
+order_events and hourly_cdc_activity: the event days themselves. orders_current, daily_sales and
+daily_status_funnel: the creation days of the orders that changed on those days (order_events
+is partitioned by event day then creation day, so those tables read only their orders'
+events). Each partition is replaced, never appended to, so a re-run or a replayed stream
+changes no number; and replaced in one catalog write, so a reader sees the old rows or the new
+ones, never none: a refresh writes its partitions under `refresh=<id>/` by CTAS into a staging
+table, then points the table's partitions there and deletes the files they pointed at before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orders_pipeline import tables
+from orders_pipeline.defs.analytics import sql_templates as sql
+from orders_pipeline.tables import Table
+
+# Athena's limit of partitions written by one CTAS or INSERT INTO.
+MAX_PARTITIONS_PER_QUERY = 100
+# Event days refreshed together (a backfill goes by this many at a time): order_events writes
+# at least one partition per event day.
+EVENT_DAYS_PER_PASS = 30
+_TOO_MANY_PARTITIONS = "HIVE_TOO_MANY_OPEN_PARTITIONS"
+_STAGING = "__refresh_"
+
+
+@dataclass
+class TableRefresh:
+    """What one table's refresh did: the days rewritten, rows written, bytes scanned."""
+
+    table: str
+    days: list[str] = field(default_factory=list)
+    rows: int | None = 0
+    bytes_scanned: int = 0
+    partitions: int = 0
+    query_ids: list[str] = field(default_factory=list)
+
+    def add(self, other: TableRefresh) -> None:
+        self.days = sorted({*self.days, *other.days})
+        self.rows = None if self.rows is None or other.rows is None else self.rows + other.rows
+        self.bytes_scanned += other.bytes_scanned
+        self.partitions += other.partitions
+        self.query_ids += other.query_ids
+
+
+@dataclass
+class RefreshResult:
+    event_days: list[str]
+    creation_days: list[str]
+    tables: dict[str, TableRefresh] = field(default_factory=dict)
+    changes_by_creation_day: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def bytes_scanned(self) -> int:
+        return sum(t.bytes_scanned for t in self.tables.values())
+
+    def add(self, done: TableRefresh) -> None:
+        if done.table in self.tables:
+            self.tables[done.table].add(done)
+        else:
+            self.tables[done.table] = done
+
+
+@dataclass
+class Lake:
+    """The pipeline's resources as the refresh uses them (the assets pass theirs in)."""
+
+    athena: Any  # AthenaResource
+    glue: Any  # GlueCatalogResource
+    data_lake: Any  # DataLakeResource
+
+    @property
+    def database(self) -> str:
+        return self.glue.database
+
+    def location(self, table: str, below: str = "") -> str:
+        prefix = sql.table_prefix(self.data_lake.analytics_prefix, table)
+        return f"s3://{self.data_lake.bucket}/{prefix}{below}"
+
+    def delete_location(self, location: str, table: str) -> None:
+        """Delete the files under an S3 URL, if it is inside `table`'s own folder."""
+        own = self.location(table)
+        if location.startswith(own):
+            self.data_lake.delete_prefix(location.removeprefix(f"s3://{self.data_lake.bucket}/"))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _refresh_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+
+
+def _location(partition: dict[str, Any]) -> str:
+    return partition["StorageDescriptor"]["Location"].rstrip("/") + "/"
+
+
+def _ensure_table(lake: Lake, table: Table, query: str, rebuild: bool) -> list[str]:
+    """Create `table` empty if it is missing (or `rebuild`, or laid out unlike its declaration
+    while rebuilding); the query ids run."""
+    found = lake.glue.get_table(table.name)
+    if found is not None:
+        layout = [c["Name"] for c in found["StorageDescriptor"].get("Columns", [])] + [
+            k["Name"] for k in found.get("PartitionKeys", [])
+        ]
+        if not rebuild and layout == list(table.column_names):
+            return []
+        if not rebuild:
+            raise ValueError(
+                f"{lake.database}.{table.name} has the columns {layout}, not the declared "
+                f"{list(table.column_names)}: rebuild the analytics (the analytics_refresh "
+                "asset with all_days: true)"
+            )
+        lake.glue.delete_table(table.name)
+    # Files without a table are orphans, and CTAS refuses a location that holds any.
+    lake.delete_location(lake.location(table.name), table.name)
+    created = lake.athena.run(
+        sql.create_table_statement(
+            table, database=lake.database, location=lake.location(table.name), query=query
+        )
+    )
+    return [created.query_id]
+
+
+def _clear_stale_staging(lake: Lake, table: Table) -> None:
+    """Staging tables a failed refresh left: their files go unless the table points at them."""
+    for name in lake.glue.table_names():
+        if not name.startswith(f"{table.name}{_STAGING}"):
+            continue
+        staged = lake.glue.partitions(name)
+        days = sorted({p["Values"][0] for p in staged})
+        in_use = {_location(p) for p in lake.glue.partitions(table.name, days)}
+        for partition in staged:
+            if _location(partition) not in in_use:
+                lake.delete_location(_location(partition), table.name)
+        lake.glue.delete_table(name)
+
+
+def _stage(lake: Lake, table: Table, name: str, location: str, query: str) -> TableRefresh:
+    """CTAS the query's rows into staging table `name`; past Athena's partitions-per-query
+    limit, an empty CTAS and one INSERT per 100 partitions."""
+    done = TableRefresh(table.name)
+    try:
+        created = lake.athena.run(
+            sql.create_table_statement(
+                table,
+                database=lake.database,
+                location=location,
+                query=query,
+                name=name,
+                with_data=True,
+            )
+        )
+        done.query_ids.append(created.query_id)
+        done.rows = created.update_count
+        done.bytes_scanned = created.bytes_scanned
+        return done
+    except Exception as exc:
+        if _TOO_MANY_PARTITIONS not in str(exc):
+            raise
+    # Athena may leave some files of the failed query behind.
+    lake.delete_location(location, table.name)
+    found = lake.athena.run(sql.partition_values_query(table, query=query))
+    created = lake.athena.run(
+        sql.create_table_statement(
+            table, database=lake.database, location=location, query=query, name=name
+        )
+    )
+    done.query_ids += [found.query_id, created.query_id]
+    done.bytes_scanned += found.bytes_scanned
+    values = sorted(tuple(row[key] for key in table.partition_keys) for row in found.rows)
+    for chunk in _chunks(values, MAX_PARTITIONS_PER_QUERY):
+        inserted = lake.athena.run(
+            sql.insert_partitions_statement(
+                table, database=lake.database, name=name, query=query, partitions=chunk
+            )
+        )
+        done.query_ids.append(inserted.query_id)
+        done.bytes_scanned += inserted.bytes_scanned
+        done.rows = (
+            None
+            if done.rows is None or inserted.update_count is None
+            else (done.rows + inserted.update_count)
+        )
+    return done
+
+
+def replace_partitions(
+    lake: Lake, table: Table, days: Iterable[str], query: str, *, rebuild: bool = False
+) -> TableRefresh:
+    """Make the `days` of `table` hold exactly the rows of `query` (whose rows all fall on
+    those days), switching each partition over in one catalog write."""
+    days = sorted(set(days))
+    query_ids = _ensure_table(lake, table, query, rebuild)
+    _clear_stale_staging(lake, table)
+    refresh_id = _refresh_id()
+    name = f"{table.name}{_STAGING}{refresh_id}"
+    done = _stage(lake, table, name, lake.location(table.name, f"refresh={refresh_id}/"), query)
+    done.days, done.query_ids = days, query_ids + done.query_ids
+    staged = lake.glue.partitions(name)
+    before = lake.glue.partitions(table.name, days)
+    lake.glue.put_partitions(table.name, staged)
+    now_at = {tuple(p["Values"]) for p in staged}
+    lake.glue.delete_partitions(
+        table.name, [p["Values"] for p in before if tuple(p["Values"]) not in now_at]
+    )
+    lake.glue.delete_table(name)
+    for partition in before:
+        lake.delete_location(_location(partition), table.name)
+    done.partitions = len(staged)
+    return done
+
+
+def _creation_days(lake: Lake, event_days: list[str], result: RefreshResult) -> list[str]:
+    found = lake.athena.run(sql.creation_days_query(database=lake.database, event_days=event_days))
+    days: set[str] = set()
+    keyless = 0
+    for row in found.rows:
+        if row["created_dt"] == tables.UNKNOWN_DAY:
+            keyless += int(row["changes"])
+        else:
+            days.add(row["created_dt"])
+        result.changes_by_creation_day[row["created_dt"]] = result.changes_by_creation_day.get(
+            row["created_dt"], 0
+        ) + int(row["changes"])
+    if keyless and lake.glue.table_exists(tables.ORDERS_CURRENT.name):
+        # REMOVEs that carry only the order's key (a KEYS_ONLY or NEW_IMAGE stream): the days
+        # of those orders are where orders_current holds them.
+        placed = lake.athena.run(
+            sql.keyless_creation_days_query(database=lake.database, event_days=event_days)
+        )
+        days |= {row["created_dt"] for row in placed.rows if row["created_dt"]}
+    return sorted(days)
+
+
+def _undated_records(
+    lake: Lake, raw_columns: dict[str, str], event_days: list[str], rebuild: bool
+) -> bool:
+    """Whether order_events exists to look up when orders were first seen, and records of
+    `event_days` need it (they carry no created_at: the items of other code)."""
+    if rebuild or not lake.glue.table_exists(tables.ORDER_EVENTS.name):
+        return False
+    if "created_at" not in raw_columns:
+        return True
+    found = lake.athena.run(
+        sql.undated_changes_query(
+            database=lake.database, raw_table=lake.glue.raw_table, event_days=event_days
+        )
+    )
+    return int(found.rows[0]["changes"]) > 0
+
+
+def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool) -> None:
+    database = lake.database
+    raw_columns = lake.glue.columns(lake.glue.raw_table)
+    result.add(
+        replace_partitions(
+            lake,
+            tables.ORDER_EVENTS,
+            event_days,
+            sql.order_events_query(
+                raw_columns,
+                database=database,
+                raw_table=lake.glue.raw_table,
+                event_days=event_days,
+                earlier_events=_undated_records(lake, raw_columns, event_days, rebuild),
+            ),
+            rebuild=rebuild,
+        )
+    )
+    creation_days = _creation_days(lake, event_days, result)
+    result.creation_days = sorted({*result.creation_days, *creation_days})
+    for chunk in _chunks(creation_days, MAX_PARTITIONS_PER_QUERY):
+        for table, query in (
+            (tables.ORDERS_CURRENT, sql.orders_current_query),
+            (tables.DAILY_SALES, sql.daily_sales_query),
+            (tables.DAILY_STATUS_FUNNEL, sql.daily_status_funnel_query),
+        ):
+            result.add(
+                replace_partitions(
+                    lake,
+                    table,
+                    chunk,
+                    query(database=database, creation_days=chunk),
+                    rebuild=rebuild and table.name not in result.tables,
+                )
+            )
+    result.add(
+        replace_partitions(
+            lake,
+            tables.HOURLY_CDC_ACTIVITY,
+            event_days,
+            sql.hourly_cdc_activity_query(database=database, event_days=event_days),
+            rebuild=rebuild,
+        )
+    )
+
+
+def refresh(lake: Lake, event_days: Iterable[str], *, rebuild: bool = False) -> RefreshResult:
+    """Rewrite every analytics partition that the changes of `event_days` touch. `rebuild`:
+    drop and create every table first (with every event day: a full rebuild)."""
+    event_days = sorted(set(event_days))
+    result = RefreshResult(event_days=event_days, creation_days=[])
+    for number, chunk in enumerate(_chunks(event_days, EVENT_DAYS_PER_PASS)):
+        _refresh_pass(lake, chunk, result, rebuild=rebuild and number == 0)
+    return result

@@ -1,1 +1,0 @@
-SELECT COUNT(*) AS row_count FROM ${database}.${table} WHERE dt = '${dt}'

@@ -1,1 +1,0 @@
-ALTER TABLE ${database}.${table} DROP IF EXISTS PARTITION (dt = '${dt}')
