@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from orders_pipeline.cli import main
 from orders_pipeline.local_stack.metering import units
 from orders_pipeline.local_stack.metering.meters import Meters
+from orders_pipeline.local_stack.server import free_port
 from orders_pipeline.local_stack.stack import LocalStack
 from orders_pipeline_tests.owned_lake import OwnedLake, change
 from orders_pipeline_tests.polling import wait_for
@@ -89,6 +90,17 @@ def test_a_write_bills_a_unit_per_kb_of_the_larger_item_before_or_after(
     assert put["dynamodb.write_request_units"] == 4
     assert shrink["dynamodb.write_request_units"] == 4  # the item before was the larger
     assert delete["dynamodb.write_request_units"] == 1
+
+
+def test_a_stack_started_and_stopped_inside_leaves_the_outer_stacks_meters_counting(
+    local_stack, aws_client, table
+):
+    inner = LocalStack(port=free_port(), poll_interval=0.1)
+    inner.start(workers=False)
+    inner.stop()
+    with billed(local_stack) as put:
+        aws_client("dynamodb").put_item(TableName=table, Item=item("o9", 100))
+    assert put["dynamodb.write_request_units"] == 1
 
 
 def test_a_transactional_write_bills_twice(local_stack, aws_client, table):

@@ -97,6 +97,7 @@ class LocalStack:
         self.meters = metering.Meters(
             self.state_dir / metering.FILE_NAME if self.state_dir is not None else None
         )
+        self._outer_meters = metering.current()
         self._sampling = Sampling(self.meters)
         self._request_meter = request_meter()
         self._server.observe(self._request_meter)
@@ -126,7 +127,7 @@ class LocalStack:
         StateError (one line naming the file and `local reset`) when the state dir is unusable.
         """
         services.install()
-        metering.activate(self.meters)
+        self._outer_meters = metering.activate(self.meters)
         if self.store.durable:
             has_state = self.store.open()
             try:
@@ -170,6 +171,7 @@ class LocalStack:
         self._server.stop()
         self._sampling.sample(force=True)
         self.meters.save()
+        metering.deactivate(self.meters, self._outer_meters)
         self.store.stop()
         persistence.deactivate(self.store)
 

@@ -113,10 +113,22 @@ def current() -> Meters:
     return _current
 
 
-def activate(meters: Meters) -> None:
+def activate(meters: Meters) -> Meters:
+    """Count into `meters` from now on; the meters that counted before."""
     global _current
     with _current_lock:
-        _current = meters
+        previous, _current = _current, meters
+    return previous
+
+
+def deactivate(meters: Meters, previous: Meters) -> None:
+    """`meters` stop counting (their stack stopped): `previous` counts again, as it did before
+    that stack started, so a stack started and stopped inside another's process (a test, or
+    `demo --local`) leaves the outer stack's meters counting."""
+    global _current
+    with _current_lock:
+        if _current is meters:
+            _current = previous
 
 
 def add(name: str, amount: float) -> None:
