@@ -36,9 +36,6 @@ def every_statement() -> dict[str, str]:
         ),
         "creation_days": sql.creation_days_query(database="orders_db", event_days=[DAY]),
         "keyless": sql.keyless_creation_days_query(database="orders_db", event_days=[DAY]),
-        "undated": sql.undated_changes_query(
-            database="orders_db", raw_table="orders_raw", event_days=[DAY]
-        ),
         "orders_current": sql.orders_current_query(database="orders_db", creation_days=[DAY]),
         "daily_sales": query,
         "funnel": sql.daily_status_funnel_query(database="orders_db", creation_days=[DAY]),

@@ -219,18 +219,26 @@ def replace_partitions(
     return done
 
 
-def _creation_days(lake: Lake, event_days: list[str], result: RefreshResult) -> list[str]:
+@dataclass
+class _ChangedDays:
+    creation_days: list[str]
+    changes_by_creation_day: dict[str, int]
+    undated: int  # changes without a creation time
+
+
+def _changed_days(lake: Lake, event_days: list[str]) -> _ChangedDays:
     found = lake.athena.run(sql.creation_days_query(database=lake.database, event_days=event_days))
     days: set[str] = set()
     keyless = 0
+    changed = _ChangedDays([], {}, 0)
     for row in found.rows:
+        changes = int(row["changes"])
+        changed.undated += int(row["undated"] or 0)
         if row["created_dt"] == tables.UNKNOWN_DAY:
-            keyless += int(row["changes"])
+            keyless += changes
         else:
             days.add(row["created_dt"])
-        result.changes_by_creation_day[row["created_dt"]] = result.changes_by_creation_day.get(
-            row["created_dt"], 0
-        ) + int(row["changes"])
+        changed.changes_by_creation_day[row["created_dt"]] = changes
     if keyless and lake.glue.table_exists(tables.ORDERS_CURRENT.name):
         # REMOVEs that carry only the order's key (a KEYS_ONLY or NEW_IMAGE stream): the days
         # of those orders are where orders_current holds them.
@@ -238,45 +246,53 @@ def _creation_days(lake: Lake, event_days: list[str], result: RefreshResult) -> 
             sql.keyless_creation_days_query(database=lake.database, event_days=event_days)
         )
         days |= {row["created_dt"] for row in placed.rows if row["created_dt"]}
-    return sorted(days)
+    changed.creation_days = sorted(days)
+    return changed
 
 
-def _undated_records(
-    lake: Lake, raw_columns: dict[str, str], event_days: list[str], rebuild: bool
-) -> bool:
-    """Whether order_events exists to look up when orders were first seen, and records of
-    `event_days` need it (they carry no created_at: the items of other code)."""
-    if rebuild or not lake.glue.table_exists(tables.ORDER_EVENTS.name):
-        return False
-    if "created_at" not in raw_columns:
-        return True
-    found = lake.athena.run(
-        sql.undated_changes_query(
-            database=lake.database, raw_table=lake.glue.raw_table, event_days=event_days
-        )
-    )
-    return int(found.rows[0]["changes"]) > 0
-
-
-def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool) -> None:
-    database = lake.database
+def _refresh_order_events(
+    lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool
+) -> _ChangedDays:
+    """Rewrite order_events for `event_days`; what their changes touch. Records without a
+    creation time look up when their order was first seen in the earlier days of order_events:
+    at once when the raw table has no created_at at all, else (other code's items among ours)
+    in a second pass only when the first found such records, so our own pay nothing for it."""
     raw_columns = lake.glue.columns(lake.glue.raw_table)
-    result.add(
-        replace_partitions(
+    earlier = not rebuild and lake.glue.table_exists(tables.ORDER_EVENTS.name)
+    dated = "created_at" in raw_columns
+
+    def events(earlier_events: bool) -> TableRefresh:
+        return replace_partitions(
             lake,
             tables.ORDER_EVENTS,
             event_days,
             sql.order_events_query(
                 raw_columns,
-                database=database,
+                database=lake.database,
                 raw_table=lake.glue.raw_table,
                 event_days=event_days,
-                earlier_events=_undated_records(lake, raw_columns, event_days, rebuild),
+                earlier_events=earlier_events,
             ),
             rebuild=rebuild,
         )
-    )
-    creation_days = _creation_days(lake, event_days, result)
+
+    written = events(earlier and not dated)
+    changed = _changed_days(lake, event_days)
+    if earlier and dated and changed.undated:
+        again = events(True)
+        again.bytes_scanned += written.bytes_scanned
+        again.query_ids = written.query_ids + again.query_ids
+        written, changed = again, _changed_days(lake, event_days)
+    result.add(written)
+    return changed
+
+
+def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool) -> None:
+    database = lake.database
+    changed = _refresh_order_events(lake, event_days, result, rebuild)
+    for day, changes in changed.changes_by_creation_day.items():
+        result.changes_by_creation_day[day] = result.changes_by_creation_day.get(day, 0) + changes
+    creation_days = changed.creation_days
     result.creation_days = sorted({*result.creation_days, *creation_days})
     for chunk in _chunks(creation_days, MAX_PARTITIONS_PER_QUERY):
         for table, query in (

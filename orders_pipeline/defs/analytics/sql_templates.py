@@ -127,7 +127,8 @@ def order_events_query(
 ) -> str:
     """The typed, deduplicated change events of `event_days` (order_events' columns).
     `earlier_events`: look up in order_events the days of orders whose records here carry no
-    creation time (the table exists and such records arrived)."""
+    creation time (the table exists, and such records arrived or the raw table has no
+    created_at)."""
     days = sorted(set(event_days))
     typed, rejections = event_typing(raw_columns)
     columns = ",\n    ".join(
@@ -203,16 +204,6 @@ def creation_days_query(*, database: str, event_days: Iterable[str]) -> str:
     """The creation days (and change counts) of the orders changed on `event_days`."""
     return _render(
         "creation_days.sql", database=_database(database), event_days=day_list(event_days)
-    )
-
-
-def undated_changes_query(*, database: str, raw_table: str, event_days: Iterable[str]) -> str:
-    """How many raw records of `event_days` carry no creation time (created_at)."""
-    return _render(
-        "undated_changes.sql",
-        database=_database(database),
-        raw_table=validate_identifier("raw_table", raw_table),
-        event_days=day_list(event_days),
     )
 
 
