@@ -4,13 +4,14 @@ describe_table / show_create_table / repair_table."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from decimal import Decimal
 
 import awswrangler as wr
 import pandas as pd
 import pytest
+
+from orders_pipeline_tests.crawled import crawl_raw
 
 CRAWL_DEADLINE_S = 60
 QUERY = (
@@ -34,18 +35,13 @@ def lake(aws_client, local_stack):
         s3.put_object(
             Bucket=bucket, Key=f"raw/orders_raw/dt={day}/part-0", Body="\n".join(lines) + "\n"
         )
-    glue.create_database(DatabaseInput={"Name": database})
-    glue.create_crawler(
-        Name=f"crawler-{suffix}",
-        Role="arn:aws:iam::123456789012:role/crawler",
-        DatabaseName=database,
-        Targets={"S3Targets": [{"Path": f"s3://{bucket}/raw/orders_raw/"}]},
+    crawl_raw(
+        glue,
+        bucket=bucket,
+        database=database,
+        crawler=f"crawler-{suffix}",
+        timeout=CRAWL_DEADLINE_S,
     )
-    glue.start_crawler(Name=f"crawler-{suffix}")
-    deadline = time.monotonic() + CRAWL_DEADLINE_S
-    while glue.get_crawler(Name=f"crawler-{suffix}")["Crawler"].get("LastCrawl") is None:
-        assert time.monotonic() < deadline, "crawl did not finish"
-        time.sleep(0.05)
     athena.create_work_group(
         Name=workgroup,
         Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}/results/"}},

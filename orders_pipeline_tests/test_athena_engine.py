@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders_pipeline.local_stack.athena import patches as athena_hooks
+from orders_pipeline_tests.crawled import crawl_raw
 from orders_pipeline_tests.prerequisites import aws_cli
 
 QUERY_DEADLINE_S = 60
@@ -49,18 +50,13 @@ def lake(aws_client):
         body = _lines(day, 10 * count)
         sizes[day] = len(body)
         s3.put_object(Bucket=bucket, Key=f"raw/orders_raw/dt={day}/part-0", Body=body)
-    glue.create_database(DatabaseInput={"Name": database})
-    glue.create_crawler(
-        Name=f"crawler-{suffix}",
-        Role="arn:aws:iam::123456789012:role/crawler",
-        DatabaseName=database,
-        Targets={"S3Targets": [{"Path": f"s3://{bucket}/raw/orders_raw/"}]},
+    crawl_raw(
+        glue,
+        bucket=bucket,
+        database=database,
+        crawler=f"crawler-{suffix}",
+        timeout=QUERY_DEADLINE_S,
     )
-    glue.start_crawler(Name=f"crawler-{suffix}")
-    deadline = time.monotonic() + QUERY_DEADLINE_S
-    while glue.get_crawler(Name=f"crawler-{suffix}")["Crawler"].get("LastCrawl") is None:
-        assert time.monotonic() < deadline, "crawl did not finish"
-        time.sleep(0.05)
     athena.create_work_group(
         Name=workgroup,
         Configuration={

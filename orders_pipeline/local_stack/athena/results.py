@@ -65,7 +65,11 @@ def hive_type(duckdb_type: str) -> str:
 
 
 def column_info(name: str, duckdb_type: str) -> dict[str, Any]:
-    typ, precision, scale = athena_type(duckdb_type)
+    return _column_info(name, *athena_type(duckdb_type))
+
+
+def _column_info(name: str, typ: str, precision: int, scale: int) -> dict[str, Any]:
+    """One ResultSetMetadata.ColumnInfo entry, as Athena writes it."""
     return {
         "CatalogName": "hive",
         "SchemaName": "",
@@ -226,19 +230,7 @@ def java_hash_map_order(items: list[tuple[Any, Any]], key_type: T) -> list[tuple
 
 
 def column_info_of(name: str, t: T) -> dict[str, Any]:
-    typ, precision, scale = t.column_info()
-    return {
-        "CatalogName": "hive",
-        "SchemaName": "",
-        "TableName": "",
-        "Name": name,
-        "Label": name,
-        "Type": typ,
-        "Precision": precision,
-        "Scale": scale,
-        "Nullable": "UNKNOWN",
-        "CaseSensitive": typ in ("varchar", "char"),
-    }
+    return _column_info(name, *t.column_info())
 
 
 def render_csv(header: list[str], rows: list[list[str | None]]) -> bytes:
