@@ -306,14 +306,16 @@ def test_a_value_unlike_the_crawlers_guess_is_rejected_alone_not_the_partition(l
     assert set(current(lake)) == {"o1", "o2", "o3"}
 
 
+def bare(orderid, event_id, seq, when, **values):
+    """A record of an item the original project's generator writes: no created_at, no status."""
+    return {"orderid": orderid, **values, "cdc_event_type": "INSERT" if seq == "1" else
+            "MODIFY", "event_id": event_id, "sequence_number": seq,
+            "creation_datetime": when, "is_deleted": False}  # fmt: skip
+
+
 def test_the_original_projects_item_shape_flows_to_every_table(lake):
     # Its generator writes orderid, product_name, quantity and price only; an order changed
     # later keeps the day it was first seen.
-    def bare(orderid, event_id, seq, when, **values):
-        return {"orderid": orderid, **values, "cdc_event_type": "INSERT" if seq == "1" else
-                "MODIFY", "event_id": event_id, "sequence_number": seq,
-                "creation_datetime": when, "is_deleted": False}  # fmt: skip
-
     build(
         lake,
         [
@@ -334,11 +336,6 @@ def test_the_original_projects_item_shape_flows_to_every_table(lake):
 
 def test_items_without_a_creation_time_among_ours_keep_the_day_they_were_first_seen(lake):
     # Other code's items in our table: no created_at, though the raw table has the column.
-    def bare(orderid, event_id, seq, when, **values):
-        return {"orderid": orderid, **values, "cdc_event_type": "INSERT" if seq == "1" else
-                "MODIFY", "event_id": event_id, "sequence_number": seq,
-                "creation_datetime": when, "is_deleted": False}  # fmt: skip
-
     build(
         lake,
         [

@@ -448,16 +448,7 @@ class GlueCatalogResource(dg.ConfigurableResource):
             for p in self.partitions(table)
             if p["StorageDescriptor"].get("Columns") != columns
         ]
-        for start in range(0, len(stale), _UPDATE_PARTITIONS_BATCH):
-            response = client.batch_update_partition(
-                DatabaseName=self.database,
-                TableName=table,
-                Entries=[
-                    {"PartitionValueList": p["Values"], "PartitionInput": _partition_input(p)}
-                    for p in stale[start : start + _UPDATE_PARTITIONS_BATCH]
-                ],
-            )
-            _raise_partition_errors(table, "retyping", response)
+        self._update_partitions(table, stale, "retyping")
         return changed
 
     def partitions(self, table: str, days: list[str] | None = None) -> list[dict[str, Any]]:
@@ -490,16 +481,20 @@ class GlueCatalogResource(dg.ConfigurableResource):
                 ],
             )
             _raise_partition_errors(table, "registering", response)
-        for start in range(0, len(changed), _UPDATE_PARTITIONS_BATCH):
-            response = client.batch_update_partition(
+        self._update_partitions(table, changed, "moving")
+
+    def _update_partitions(self, table: str, partitions: list[dict[str, Any]], doing: str) -> None:
+        """Rewrite existing partitions as given (BatchUpdatePartition, in batches)."""
+        for start in range(0, len(partitions), _UPDATE_PARTITIONS_BATCH):
+            response = self.client().batch_update_partition(
                 DatabaseName=self.database,
                 TableName=table,
                 Entries=[
                     {"PartitionValueList": p["Values"], "PartitionInput": _partition_input(p)}
-                    for p in changed[start : start + _UPDATE_PARTITIONS_BATCH]
+                    for p in partitions[start : start + _UPDATE_PARTITIONS_BATCH]
                 ],
             )
-            _raise_partition_errors(table, "moving", response)
+            _raise_partition_errors(table, doing, response)
 
     def delete_partitions(self, table: str, values: list[list[str]]) -> None:
         """Unregister these partitions (their files stay where they are)."""
