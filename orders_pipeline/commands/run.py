@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from orders_pipeline.orders.changes import generate_changes
 
 WORKSPACE = Path(__file__).resolve().parents[2] / "workspace.yaml"
 DAGSTER_STOP_SECONDS = 30
+GROUP_STOP_SECONDS = 10
 
 
 @click.command()
@@ -131,11 +133,30 @@ def _start_dagster(
 
 
 def _stop_dagster(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=DAGSTER_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    """SIGTERM to `dagster dev` alone first: it stops the daemon and webserver before their
+    code server, so no sensor tick dies mid-request. Then what is left of its group (a run
+    still executing, a code server) gets SIGTERM, and SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=DAGSTER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            break  # the whole group has exited
+        _wait_for_group_exit(process, GROUP_STOP_SECONDS)
+    process.wait()
+
+
+def _wait_for_group_exit(leader: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        leader.poll()  # reaped, so an exited leader does not keep its group alive as a zombie
+        try:
+            os.killpg(leader.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
