@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -219,6 +220,39 @@ def athena_queries(athena: Any, since: float, until: float) -> list[dict[str, An
     return found
 
 
+_NAME = r'(?:"?\w+"?\.)?"?(\w+)"?'
+_TARGETED = re.compile(
+    rf"^\s*(insert\s+into|create\s+table|alter\s+table|drop\s+table)\s+{_NAME}", re.IGNORECASE
+)
+_FROM = re.compile(rf"\bfrom\s+{_NAME}", re.IGNORECASE)
+
+
+def statement_kind(sql: str) -> str:
+    """'insert into order_events', 'select daily_sales', ...: what a query was, for the figures."""
+    targeted = _TARGETED.match(sql)
+    if targeted is not None:
+        return f"{' '.join(targeted.group(1).lower().split())} {targeted.group(2)}"
+    source = _FROM.search(sql)
+    verb = sql.split(None, 1)[0].lower() if sql.strip() else "empty"
+    return f"{verb} {source.group(1)}" if source is not None else verb
+
+
+def by_statement(queries: list[dict[str, Any]], hours: float) -> dict[str, dict[str, float]]:
+    """Queries and bytes scanned per hour by statement kind, the dearest first."""
+    kinds: dict[str, dict[str, float]] = {}
+    for query in queries:
+        kind = kinds.setdefault(statement_kind(query["Query"]), {"queries": 0, "bytes": 0})
+        kind["queries"] += 1
+        kind["bytes"] += query["Statistics"].get("DataScannedInBytes", 0)
+    return {
+        kind: {
+            "queries_per_hour": v["queries"] / hours,
+            "bytes_scanned_per_hour": v["bytes"] / hours,
+        }
+        for kind, v in sorted(kinds.items(), key=lambda item: -item[1]["bytes"])
+    }
+
+
 def delivered(s3: Any, outputs: dict[str, str], since: float) -> list[float]:
     times = []
     pages = s3.get_paginator("list_objects_v2").paginate(
@@ -340,6 +374,7 @@ def measure(args: argparse.Namespace, days: int, work: Path) -> dict[str, Any]:
             "athena_bytes_scanned_per_hour": scanned / hours,
             "athena_bytes_billed_per_hour": window["meters"].get("athena.bytes_scanned_billed", 0)
             / hours,
+            "athena_by_statement": by_statement(queries, hours),
             "bytes_scanned_per_new_change": scanned / changes if changes else None,
             "new_changes": int(changes),
             "sensor_ticks": len(ticks),

@@ -276,15 +276,28 @@ class Gateway:
         method = environ.get("REQUEST_METHOD", "GET")
         action = action_of(environ, service)
         if self._state_lock is not None and not reads_only(service, action, method):
+            return self._changing(app, service, action, environ, start_response)
+        return self._respond(app, service, action, environ, start_response)
+
+    def _changing(
+        self,
+        app: Any,
+        service: str,
+        action: str,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> Iterator[bytes]:
+        """A request that may change state, holding the state lock for as long as the service
+        runs: until its response is iterated, since an observed response runs lazily."""
+        try:
             if (service, action) in self._unlocked:
-                response = self._respond(app, service, action, environ, start_response)
+                yield from self._respond(app, service, action, environ, start_response)
             else:
                 with self._state_lock.shared():
-                    response = self._respond(app, service, action, environ, start_response)
+                    yield from self._respond(app, service, action, environ, start_response)
+        finally:  # a client gone before the end of its response may still have changed state
             if self._on_change is not None and changes_world(service, action):
                 self._on_change()
-            return response
-        return self._respond(app, service, action, environ, start_response)
 
     def _respond(
         self,
