@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders_pipeline.local_stack.athena import patches as athena_hooks
-from orders_pipeline_tests.test_athena_engine import QUERY_DEADLINE_S, _rows, _wait, lake
+from orders_pipeline_tests.test_athena_engine import QUERY_DEADLINE_S, _lines, _rows, _wait, lake
 
 __all__ = ["lake"]
 
@@ -273,3 +273,44 @@ def test_insert_with_a_column_list_leaves_the_others_null(lake):
         ["b", None, "7.5"],
     ]
     assert _failed(lake, "INSERT INTO listed (nope) VALUES (1)").startswith("COLUMN_NOT_FOUND")
+
+
+@pytest.fixture(scope="module")
+def two_files(lake) -> dict[str, str]:
+    """An unpartitioned copy of orders_raw's layout over a folder of two files: URL -> body."""
+    raw = lake["glue"].get_table(DatabaseName=lake["database"], Name="orders_raw")["Table"]
+    location = f"s3://{lake['bucket']}/paths/two_files/"
+    bodies = {f"{location}part-{n}": _lines(f"file{n}", 5 * (n + 1)) for n in range(2)}
+    for url, body in bodies.items():
+        lake["s3"].put_object(Bucket=lake["bucket"], Key=url.split("/", 3)[3], Body=body)
+    lake["glue"].create_table(
+        DatabaseName=lake["database"],
+        TableInput={
+            "Name": "two_files",
+            "StorageDescriptor": {**raw["StorageDescriptor"], "Location": location},
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": raw.get("Parameters", {}),
+        },
+    )
+    return {url: body.decode() for url, body in bodies.items()}
+
+
+def test_a_path_filter_reads_only_the_files_it_names(lake, two_files):
+    second = sorted(two_files)[1]
+    execution = _ok(lake, f"SELECT count(*) FROM two_files WHERE \"$path\" IN ('{second}')")
+    assert _rows(lake["athena"], execution["QueryExecutionId"])[1] == ["10"]
+    assert execution["Statistics"]["DataScannedInBytes"] == len(two_files[second])
+
+
+def test_without_a_path_filter_every_file_is_read(lake, two_files):
+    execution = _ok(lake, "SELECT count(*) FROM two_files WHERE quantity >= 0")
+    assert _rows(lake["athena"], execution["QueryExecutionId"])[1] == ["15"]
+    assert execution["Statistics"]["DataScannedInBytes"] == sum(map(len, two_files.values()))
+
+
+def test_a_path_named_only_under_or_still_filters_every_row(lake, two_files):
+    first, second = sorted(two_files)
+    execution = _ok(
+        lake, f"SELECT count(*) FROM two_files WHERE \"$path\" = '{first}' OR quantity > 100"
+    )
+    assert _rows(lake["athena"], execution["QueryExecutionId"])[1] == ["5"]

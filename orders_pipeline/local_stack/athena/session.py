@@ -270,7 +270,8 @@ class QuerySession:
             (c["Name"].lower(), ty.from_glue(c["Type"]))
             for c in table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
         ]
-        return Source(duck=self.source(database, table, filters), columns=columns,
+        paths = sql.path_values(node)
+        return Source(duck=self.source(database, table, filters, paths), columns=columns,
                       hidden=dict(HIDDEN_COLUMNS))  # fmt: skip
 
     def translate(self, tree: exp.Expression) -> tuple[Translated, Translator]:
@@ -328,12 +329,18 @@ class QuerySession:
             return partitions  # a predicate DuckDB cannot evaluate alone: read everything
         return [p for i, p in enumerate(partitions) if i in kept]
 
-    def _download(self, location: str, folder: Path) -> list[Path]:
+    def _download(
+        self, location: str, folder: Path, paths: frozenset[str] | None = None
+    ) -> list[Path]:
+        """The data files under `location` (only those in `paths`, when given), each counted
+        as scanned."""
         bucket, prefix = split_s3_url(as_folder(location))
         folder.mkdir(parents=True)
         files = []
         for number, obj in enumerate(self.store.list_objects(bucket, prefix)):
             if not is_data_object(obj, prefix):
+                continue
+            if paths is not None and f"s3://{bucket}/{obj.key}" not in paths:
                 continue
             data = self.store.read_object(bucket, obj.key)
             self.scanned += len(data)
@@ -345,7 +352,13 @@ class QuerySession:
             self.files[str(path)] = (f"s3://{bucket}/{obj.key}", len(data), modified)
         return files
 
-    def source(self, database: str, table: dict[str, Any], filters: list[exp.Expression]) -> str:
+    def source(
+        self,
+        database: str,
+        table: dict[str, Any],
+        filters: list[exp.Expression],
+        paths: frozenset[str] | None = None,
+    ) -> str:
         self.sources += 1
         view = f"__source_{self.sources}"
         data_format = table_format(table)
@@ -354,7 +367,7 @@ class QuerySession:
         parts = []
         selected = [] if self.schema_only else self._selected(database, table, filters)
         for number, (values, location) in enumerate(selected):
-            files = self._download(location, self.workdir / view / str(number))
+            files = self._download(location, self.workdir / view / str(number), paths)
             if not files:
                 continue
             partition_columns = [

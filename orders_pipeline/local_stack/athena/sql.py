@@ -458,5 +458,38 @@ def partition_conjuncts(
     return kept
 
 
+def path_values(table: exp.Table) -> frozenset[str] | None:
+    """The files a single-table SELECT's WHERE limits `table` to with `"$path" = '...'` or
+    `"$path" IN (...)` conjuncts (Trino skips every other file unread, so Athena does not bill
+    them); None when it names none."""
+    select = table.parent_select
+    if select is None or select.args.get("joins") or select.args.get("where") is None:
+        return None
+    source = select.args.get("from_") or select.args.get("from")
+    if source is None or source.this is not table:
+        return None
+    names = {table.name.lower(), table.alias_or_name.lower()}
+    where = select.args["where"].this
+    found: frozenset[str] | None = None
+    for conjunct in where.flatten() if isinstance(where, exp.And) else [where]:
+        if isinstance(conjunct, exp.EQ):
+            column, values = conjunct.this, [conjunct.expression]
+        elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
+            column, values = conjunct.this, conjunct.expressions
+        else:
+            continue
+        if not (
+            isinstance(column, exp.Column)
+            and column.name == "$path"
+            and (not column.table or column.table.lower() in names)
+            and values
+            and all(isinstance(v, exp.Literal) and v.is_string for v in values)
+        ):
+            continue
+        listed = frozenset(v.this for v in values)
+        found = listed if found is None else found & listed
+    return found
+
+
 def encode_identifier(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
