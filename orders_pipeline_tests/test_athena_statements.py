@@ -314,3 +314,19 @@ def test_a_path_named_only_under_or_still_filters_every_row(lake, two_files):
         lake, f"SELECT count(*) FROM two_files WHERE \"$path\" = '{first}' OR quantity > 100"
     )
     assert _rows(lake["athena"], execution["QueryExecutionId"])[1] == ["5"]
+
+
+def test_insert_into_an_existing_partition_appends_where_the_catalog_puts_it(lake):
+    location = f"s3://{lake['bucket']}/tables/appended/"
+    elsewhere = f"s3://{lake['bucket']}/tables/moved/dt=2030-01-01/"
+    _ok(
+        lake,
+        f"CREATE TABLE appended WITH (format = 'PARQUET', external_location = '{location}', "
+        "partitioned_by = ARRAY['dt']) AS SELECT orderid, dt FROM orders_raw",
+    )
+    _ok(lake, f"ALTER TABLE appended ADD PARTITION (dt = '2030-01-01') LOCATION '{elsewhere}'")
+    insert = _ok(lake, "INSERT INTO appended SELECT 'late', '2030-01-01'")
+    written = _body(lake, insert["Statistics"]["DataManifestLocation"]).decode().split()
+    assert len(written) == 1 and written[0].startswith(elsewhere)
+    found = _ok(lake, "SELECT orderid FROM appended WHERE dt = '2030-01-01'")
+    assert _rows(lake["athena"], found["QueryExecutionId"])[1:] == [["late"]]

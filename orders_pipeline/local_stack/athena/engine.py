@@ -415,13 +415,16 @@ class AthenaEngine:
         keys = [k["Name"] for k in table.get("PartitionKeys", [])]
         _check_open_writers(run, f"(SELECT {casts} FROM __insert)", keys)
         location = table["StorageDescriptor"]["Location"]
-        partitions = run.write_data(
-            f"SELECT {casts} FROM __insert", table_format(table), location, keys
-        )
         known = (
-            {tuple(p["Values"]) for p in self.catalog.get_partitions(database, name)}
+            {
+                tuple(p["Values"]): p["StorageDescriptor"]["Location"]
+                for p in self.catalog.get_partitions(database, name)
+            }
             if keys
-            else set()
+            else {}
+        )
+        partitions = run.write_data(
+            f"SELECT {casts} FROM __insert", table_format(table), location, keys, existing=known
         )
         new = [partition_input(table, v, loc) for v, loc in partitions if tuple(v) not in known]
         if new:

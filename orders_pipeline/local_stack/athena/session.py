@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -478,8 +479,11 @@ class QuerySession:
         location: str,
         partition_by: list[str],
         options: dict[str, str] | None = None,
+        existing: Mapping[tuple[str, ...], str] | None = None,
     ) -> list[tuple[list[str], str]]:
-        """Write the rows as files under `location` (Hive folders per partition); the partitions."""
+        """Write the rows as files under `location` (Hive folders per partition); the partitions.
+        Rows of an `existing` partition (values -> its catalog location) go where the catalog
+        says it is, as Trino appends to an existing partition."""
         out = self.workdir / "__write"
         if out.exists():
             shutil.rmtree(out)
@@ -502,13 +506,22 @@ class QuerySession:
         partitions: dict[tuple[str, ...], str] = {}
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             relative = path.relative_to(out).as_posix()
-            self.store.write_object(bucket, prefix + relative, path.read_bytes())
-            self.written.append(f"s3://{bucket}/{prefix}{relative}")
             pairs = partition_path(relative)
-            if pairs:
-                values = tuple(urllib.parse.unquote(v) for _, v in pairs)
-                folder = "/".join(f"{k}={v}" for k, v in pairs)
-                partitions[values] = f"{as_folder(location)}{folder}/"
+            values = tuple(urllib.parse.unquote(v) for _, v in pairs)
+            if pairs and existing and values in existing:
+                folder_url = as_folder(existing[values])
+            elif pairs:
+                folder_url = f"{as_folder(location)}{'/'.join(f'{k}={v}' for k, v in pairs)}/"
+            else:
+                folder_url = None
+            if folder_url is None:
+                target_bucket, key = bucket, prefix + relative
+            else:
+                target_bucket, folder_prefix = split_s3_url(folder_url)
+                key = folder_prefix + path.name
+                partitions[values] = folder_url
+            self.store.write_object(target_bucket, key, path.read_bytes())
+            self.written.append(f"s3://{target_bucket}/{key}")
         return [(list(v), loc) for v, loc in sorted(partitions.items())]
 
     def materialize(
