@@ -129,6 +129,11 @@ ORDER_EVENTS = Table(
             "varchar",
             "the raw values this row could not type and why (NULL: none); they are NULL above",
         ),
+        Column(
+            "source_file",
+            "varchar",
+            "the raw file (S3 URL) the change was read from: a refresh reads only files not here",
+        ),
     ),
     partitioning=EVENT_THEN_CREATION_DAY,
     sources={c.name: c.name for c in (*ORDER_ATTRIBUTES, *CDC_COLUMNS)},

@@ -117,6 +117,11 @@ class OwnedLake:
             output_location=f"s3://{self.bucket}/athena-results/",
         )
         self.files = 0
+        self._athena_client = aws_client("athena")
+
+    def athena_query(self, query_id: str) -> dict[str, Any]:
+        """GetQueryExecution of one query: its text, statement type and statistics."""
+        return self._athena_client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
 
     @property
     def lake(self) -> Lake:
@@ -143,19 +148,22 @@ class OwnedLake:
             self.glue.add_partitions(self.glue.raw_table, days)
         return days
 
-    def refresh(self, days: Iterable[str], *, rebuild: bool = False) -> RefreshResult:
-        return refresh(self.lake, days, rebuild=rebuild)
+    def refresh(
+        self, days: Iterable[str], *, rebuild: bool = False, only_new_files: bool = False
+    ) -> RefreshResult:
+        return refresh(self.lake, days, rebuild=rebuild, only_new_files=only_new_files)
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         return self.athena.run(sql).rows
 
     def table(self, table: tables.Table | str) -> pd.DataFrame:
-        """A whole table, its rows in a fixed order (so two reads compare equal)."""
+        """A whole table, its rows in a fixed order (so two reads compare equal); without
+        order_events' source_file, which names this lake's own files."""
         table = tables.table(table) if isinstance(table, str) else table
         frame = pd.DataFrame(
             self.rows(select_table_query(table, database=self.database)),
             columns=list(table.column_names),
-        )
+        ).drop(columns=["source_file"], errors="ignore")
         return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
     def partition_locations(self, table: tables.Table) -> dict[tuple[str, ...], str]:

@@ -529,6 +529,7 @@ class AthenaResult:
     bytes_scanned: int
     rows: list[dict[str, Any]]
     update_count: int | None = None
+    manifest_location: str | None = None  # CTAS / INSERT: the S3 URL listing the files written
 
 
 class AthenaResource(dg.ConfigurableResource):
@@ -570,6 +571,7 @@ class AthenaResource(dg.ConfigurableResource):
                 bytes_scanned=cursor.data_scanned_in_bytes or 0,
                 rows=rows,
                 update_count=cursor.rowcount if cursor.rowcount >= 0 else None,
+                manifest_location=cursor.data_manifest_location,
             )
 
 

@@ -20,10 +20,11 @@ DAILY_CHECKS = (
 
 
 def ingest_run_config(event_days: list[str], new_columns: list[str]) -> dict[str, Any]:
-    """The run config of an ingest run for these event days (and columns the table lacks)."""
+    """The run config of an ingest run for these event days (and columns the table lacks):
+    its refresh reads only the raw files not yet in order_events."""
     return {
         "ops": {
             CATALOG_OP: {"config": {"partitions": event_days, "new_columns": new_columns}},
-            REFRESH_OP: {"config": {"event_days": event_days}},
+            REFRESH_OP: {"config": {"event_days": event_days, "only_new_files": True}},
         }
     }

@@ -39,6 +39,18 @@ def day_list(days: Iterable[str]) -> str:
     return ", ".join(f"'{day}'" for day in checked)
 
 
+def file_list(urls: Iterable[str]) -> str:
+    """`'s3://b/k1', 's3://b/k2'`: S3 URLs as SQL string literals (ValueError if none or not
+    an S3 URL)."""
+    checked = sorted(set(urls))
+    if not checked:
+        raise ValueError("at least one file is needed")
+    for url in checked:
+        if not url.startswith("s3://") or any(ch < " " for ch in url):
+            raise ValueError(f"file: {url!r} is not an s3:// URL")
+    return ", ".join("'" + url.replace("'", "''") + "'" for url in checked)
+
+
 def load_sql(package: str, relative_path: str) -> str:
     """Text of a `.sql` file of `package`, without its `--` comment lines (Athena rejects DDL
     that starts with one)."""

@@ -82,6 +82,14 @@ class RefreshConfig(dg.Config):
     all_days: bool = Field(
         default=False, description="Rebuild from every raw partition (a backfill or a repair)."
     )
+    only_new_files: bool = Field(
+        default=False,
+        description=(
+            "Read only the raw files order_events does not hold yet (what the arrival sensor "
+            "asks for: cost in proportion to new data). Off: rewrite the event days whole "
+            "(the hourly safety net, which also heals a refresh that failed halfway)."
+        ),
+    )
 
     @field_validator("event_days")
     @classmethod
@@ -139,7 +147,10 @@ def analytics_refresh(
         if not days:
             context.log.info("no raw partition to refresh yet")
         result: RefreshResult = refresh(
-            Lake(athena, glue, data_lake), days, rebuild=config.all_days
+            Lake(athena, glue, data_lake),
+            days,
+            rebuild=config.all_days,
+            only_new_files=config.only_new_files and not config.all_days,
         )
     quality, rejected, failure = None, {}, None
     if result.event_days:
@@ -149,6 +160,7 @@ def analytics_refresh(
                     database=glue.database,
                     event_days=result.event_days,
                     creation_days=result.creation_days,
+                    files=result.appended_files,
                 )
             ).rows[0]
             if int(quality.get("rejected_rows") or 0):

@@ -1,13 +1,16 @@
 """The incremental analytics refresh: given the event days that received new raw data, rewrite
 only the partitions those changes touch, table by table, in the order the tables feed each other.
 
-order_events and hourly_cdc_activity: the event days themselves. orders_current, daily_sales and
-daily_status_funnel: the creation days of the orders that changed on those days (order_events
-is partitioned by event day then creation day, so those tables read only their orders'
-events). Each partition is replaced, never appended to, so a re-run or a replayed stream
-changes no number; and replaced in one catalog write, so a reader sees the old rows or the new
-ones, never none: a refresh writes its partitions under `refresh=<id>/` by CTAS into a staging
-table, then points the table's partitions there and deletes the files they pointed at before.
+order_events: what the arrival sensor asks for reads only the raw files it does not hold yet
+(each row keeps its `source_file`) and appends their events, leaving out events it already
+holds, so a replay adds nothing and a file a failed run never read is read by the next; the
+hourly safety net and a rebuild rewrite the event days whole. hourly_cdc_activity: the event
+days that got changes. orders_current, daily_sales and daily_status_funnel: the creation days
+of the orders those changes touch (order_events is partitioned by event day then creation day,
+so those tables read only their orders' events). Those partitions are replaced, never appended
+to, so a re-run changes no number; and replaced in one catalog write, so a reader sees the old
+rows or the new ones, never none: a refresh writes its partitions under `refresh=<id>/` by CTAS
+into a staging table, then points the table's partitions there and deletes the old files.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ MAX_PARTITIONS_PER_QUERY = 100
 # at least one partition per event day.
 EVENT_DAYS_PER_PASS = 30
 _TOO_MANY_PARTITIONS = "HIVE_TOO_MANY_OPEN_PARTITIONS"
+# Raw files named in one INSERT: Athena's query text is at most 262,144 bytes.
+FILES_PER_QUERY = 500
 _STAGING = "__refresh_"
 
 
@@ -55,6 +60,8 @@ class RefreshResult:
     creation_days: list[str]
     tables: dict[str, TableRefresh] = field(default_factory=dict)
     changes_by_creation_day: dict[str, int] = field(default_factory=dict)
+    # The order_events files a refresh that read only new raw files appended (else empty).
+    appended_files: list[str] = field(default_factory=list)
 
     @property
     def bytes_scanned(self) -> int:
@@ -82,6 +89,26 @@ class Lake:
     def location(self, table: str, below: str = "") -> str:
         prefix = sql.table_prefix(self.data_lake.analytics_prefix, table)
         return f"s3://{self.data_lake.bucket}/{prefix}{below}"
+
+    def files_in(self, locations: Iterable[str]) -> set[str]:
+        """The S3 URLs of the data files under these folders of the bucket (Athena skips empty
+        files and names starting with `_` or `.`)."""
+        found = set()
+        for location in locations:
+            prefix = location.removeprefix(f"s3://{self.data_lake.bucket}/")
+            for obj in self.data_lake.list_objects(prefix.rstrip("/") + "/"):
+                name = obj["Key"].rsplit("/", 1)[-1]
+                if obj["Size"] and not name.startswith(("_", ".")):
+                    found.add(f"s3://{self.data_lake.bucket}/{obj['Key']}")
+        return found
+
+    def written_files(self, manifest_location: str | None) -> list[str]:
+        """The files an INSERT wrote, from its manifest."""
+        if not manifest_location:
+            return []
+        bucket, key = manifest_location.removeprefix("s3://").split("/", 1)
+        body = self.data_lake.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        return [line for line in body.decode().splitlines() if line.strip()]
 
     def delete_location(self, location: str, table: str) -> None:
         """Delete the files under an S3 URL, if it is inside `table`'s own folder."""
@@ -226,8 +253,12 @@ class _ChangedDays:
     undated: int  # changes without a creation time
 
 
-def _changed_days(lake: Lake, event_days: list[str]) -> _ChangedDays:
-    found = lake.athena.run(sql.creation_days_query(database=lake.database, event_days=event_days))
+def _changed_days(
+    lake: Lake, event_days: list[str], files: list[str] | None = None
+) -> _ChangedDays:
+    found = lake.athena.run(
+        sql.creation_days_query(database=lake.database, event_days=event_days, files=files)
+    )
     days: set[str] = set()
     keyless = 0
     changed = _ChangedDays([], {}, 0)
@@ -287,9 +318,97 @@ def _refresh_order_events(
     return changed
 
 
-def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool) -> None:
+def _new_raw_files(lake: Lake, event_days: list[str]) -> dict[str, list[str]]:
+    """Per event day, the raw files whose events order_events does not hold yet: one listing
+    per day folder, and the distinct source_file of those days (one small column)."""
+    delivered = {
+        partition["Values"][0]: lake.files_in([_location(partition)])
+        for partition in lake.glue.partitions(lake.glue.raw_table, event_days)
+    }
+    if not any(delivered.values()):
+        return {}
+    kept = lake.athena.run(sql.ingested_files_query(database=lake.database, event_days=event_days))
+    ingested = {row["source_file"] for row in kept.rows}
+    new = {day: sorted(files - ingested) for day, files in delivered.items()}
+    return {day: files for day, files in sorted(new.items()) if files}
+
+
+def _append_order_events(
+    lake: Lake, event_days: list[str], result: RefreshResult
+) -> tuple[_ChangedDays, list[str]] | None:
+    """Append to order_events the events of the raw files it does not hold yet (replays of
+    events it holds left out); what those changes touch, and the event days that got them.
+    None when there is no new file. Past Athena's partitions-per-INSERT limit (a long
+    backfill), those days are rewritten whole instead."""
+    by_day = _new_raw_files(lake, event_days)
+    if not by_day:
+        return None
+    event_days = list(by_day)
+    new = [file for files in by_day.values() for file in files]
+    raw_columns = lake.glue.columns(lake.glue.raw_table)
+    done = TableRefresh(tables.ORDER_EVENTS.name, days=event_days)
+    earlier = "created_at" not in raw_columns
+    if not earlier:
+        undated = lake.athena.run(
+            sql.undated_changes_query(
+                database=lake.database,
+                raw_table=lake.glue.raw_table,
+                event_days=event_days,
+                files=new,
+            )
+        )
+        done.query_ids.append(undated.query_id)
+        done.bytes_scanned += undated.bytes_scanned
+        earlier = bool(undated.rows and int(undated.rows[0]["undated"] or 0))
+    written: list[str] = []
+    for chunk in _chunks(new, FILES_PER_QUERY):
+        query = sql.order_events_query(
+            raw_columns,
+            database=lake.database,
+            raw_table=lake.glue.raw_table,
+            event_days=event_days,
+            earlier_events=earlier,
+            files=chunk,
+        )
+        try:
+            inserted = lake.athena.run(
+                sql.insert_statement(tables.ORDER_EVENTS, database=lake.database, query=query)
+            )
+        except Exception as exc:
+            if _TOO_MANY_PARTITIONS not in str(exc):
+                raise
+            result.add(done)
+            return _refresh_order_events(lake, event_days, result, rebuild=False), event_days
+        done.query_ids.append(inserted.query_id)
+        done.bytes_scanned += inserted.bytes_scanned
+        done.rows = (
+            None
+            if done.rows is None or inserted.update_count is None
+            else done.rows + inserted.update_count
+        )
+        written += lake.written_files(inserted.manifest_location)
+    done.partitions = len({file.rsplit("/", 1)[0] for file in written})
+    result.add(done)
+    result.appended_files += written
+    if not written:  # every event was a replay of one order_events holds
+        return _ChangedDays([], {}, 0), event_days
+    return _changed_days(lake, event_days, files=written), event_days
+
+
+def _refresh_pass(
+    lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool, only_new_files: bool
+) -> None:
     database = lake.database
-    changed = _refresh_order_events(lake, event_days, result, rebuild)
+    if only_new_files and not rebuild and lake.glue.table_exists(tables.ORDER_EVENTS.name):
+        # The layout check of every refresh: a table laid out otherwise is a clear error.
+        _ensure_table(lake, tables.ORDER_EVENTS, "", rebuild=False)
+        appended = _append_order_events(lake, event_days, result)
+        if appended is None:
+            return
+        changed, event_days = appended
+    else:
+        changed = _refresh_order_events(lake, event_days, result, rebuild)
+    result.event_days = sorted({*result.event_days, *event_days})
     for day, changes in changed.changes_by_creation_day.items():
         result.changes_by_creation_day[day] = result.changes_by_creation_day.get(day, 0) + changes
     creation_days = changed.creation_days
@@ -320,11 +439,18 @@ def _refresh_pass(lake: Lake, event_days: list[str], result: RefreshResult, rebu
     )
 
 
-def refresh(lake: Lake, event_days: Iterable[str], *, rebuild: bool = False) -> RefreshResult:
+def refresh(
+    lake: Lake, event_days: Iterable[str], *, rebuild: bool = False, only_new_files: bool = False
+) -> RefreshResult:
     """Rewrite every analytics partition that the changes of `event_days` touch. `rebuild`:
-    drop and create every table first (with every event day: a full rebuild)."""
+    drop and create every table first (with every event day: a full rebuild).
+    `only_new_files`: read only the raw files order_events does not hold yet (appended to it),
+    not the event days whole; the partitions the new changes touch are rewritten as ever."""
     event_days = sorted(set(event_days))
-    result = RefreshResult(event_days=event_days, creation_days=[])
+    # The event days written, filled in pass by pass (only those with new files, if asked).
+    result = RefreshResult(event_days=[], creation_days=[])
     for number, chunk in enumerate(_chunks(event_days, EVENT_DAYS_PER_PASS)):
-        _refresh_pass(lake, chunk, result, rebuild=rebuild and number == 0)
+        _refresh_pass(
+            lake, chunk, result, rebuild=rebuild and number == 0, only_new_files=only_new_files
+        )
     return result

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from orders_pipeline import tables
-from orders_pipeline.lib.sql import day_list, render, validate_day, validate_identifier
+from orders_pipeline.lib.sql import (
+    day_list,
+    file_list,
+    render,
+    validate_day,
+    validate_identifier,
+)
 from orders_pipeline.tables import ORDER_EVENTS, PARTITION_COLUMN, UNKNOWN_DAY, Table
 
 # Glue column types a JSON crawl gives that hold several values: never one of ours.
@@ -124,11 +130,13 @@ def order_events_query(
     raw_table: str,
     event_days: Iterable[str],
     earlier_events: bool = True,
+    files: Sequence[str] | None = None,
 ) -> str:
     """The typed, deduplicated change events of `event_days` (order_events' columns).
     `earlier_events`: look up in order_events the days of orders whose records here carry no
     creation time (the table exists, and such records arrived or the raw table has no
-    created_at)."""
+    created_at). `files`: read only these raw files and leave out the events order_events
+    already holds for those days (rows to append; the lookup then includes those days)."""
     days = sorted(set(event_days))
     typed, rejections = event_typing(raw_columns)
     columns = ",\n    ".join(
@@ -146,12 +154,14 @@ def order_events_query(
     known = ""
     if earlier_events:
         start = (date.fromisoformat(days[0]) - timedelta(days=LOOKBACK_DAYS)).isoformat()
+        # Rows being appended may belong to orders already seen on their own days.
+        until = f"<= '{days[-1]}'" if files is not None else f"< '{days[0]}'"
         first_seen = f"coalesce(known.created_dt, delivered.batch_first_day, '{UNKNOWN_DAY}')"
         known = (
             "\nLEFT JOIN (\n"
             f"    SELECT orderid, min(created_dt) AS created_dt FROM {_database(database)}."
             f"{ORDER_EVENTS.name}\n"
-            f"    WHERE dt >= '{start}' AND dt < '{days[0]}'\n"
+            f"    WHERE dt >= '{start}' AND dt {until}\n"
             f"        AND created_dt <> '{UNKNOWN_DAY}'\n"
             "    GROUP BY orderid\n"
             ") AS known ON known.orderid = CAST(delivered.orderid AS VARCHAR)"
@@ -191,6 +201,18 @@ def order_events_query(
         rejected=f"nullif({rejected}, '')",
         batch_first_day=batch_first,
         known_creation_days=known,
+        file_filter=(
+            f'\n        AND raw."$path" IN ({file_list(files)})' if files is not None else ""
+        ),
+        already_kept=(
+            "\nLEFT JOIN (\n"
+            f"    SELECT DISTINCT dt, event_id FROM {_database(database)}.{ORDER_EVENTS.name}\n"
+            f"    WHERE dt IN ({day_list(days)})\n"
+            ") AS kept ON kept.dt = delivered.dt AND kept.event_id = delivered.event_id"
+            if files is not None
+            else ""
+        ),
+        not_kept="\n    AND kept.event_id IS NULL" if files is not None else "",
         database=_database(database),
         raw_table=validate_identifier("raw_table", raw_table),
         event_days=day_list(days),
@@ -200,10 +222,36 @@ def order_events_query(
 # ---- the creation-day tables ------------------------------------------------------------------
 
 
-def creation_days_query(*, database: str, event_days: Iterable[str]) -> str:
-    """The creation days (and change counts) of the orders changed on `event_days`."""
+def creation_days_query(
+    *, database: str, event_days: Iterable[str], files: Sequence[str] | None = None
+) -> str:
+    """The creation days (and change counts) of the orders changed on `event_days`; with
+    `files`, of the changes in those order_events files only."""
     return _render(
-        "creation_days.sql", database=_database(database), event_days=day_list(event_days)
+        "creation_days.sql",
+        database=_database(database),
+        event_days=day_list(event_days),
+        file_filter=f'\n    AND "$path" IN ({file_list(files)})' if files is not None else "",
+    )
+
+
+def ingested_files_query(*, database: str, event_days: Iterable[str]) -> str:
+    """The raw files whose events order_events holds for `event_days`."""
+    return _render(
+        "ingested_files.sql", database=_database(database), event_days=day_list(event_days)
+    )
+
+
+def undated_changes_query(
+    *, database: str, raw_table: str, event_days: Iterable[str], files: Sequence[str]
+) -> str:
+    """How many changes of these raw files carry no creation time."""
+    return _render(
+        "undated_changes.sql",
+        database=_database(database),
+        raw_table=validate_identifier("raw_table", raw_table),
+        event_days=day_list(event_days),
+        files=file_list(files),
     )
 
 
@@ -371,14 +419,22 @@ def _day_filter(days: Iterable[str] | None) -> str:
 
 
 def quality_query(
-    *, database: str, event_days: Iterable[str] | None, creation_days: Iterable[str] | None
+    *,
+    database: str,
+    event_days: Iterable[str] | None,
+    creation_days: Iterable[str] | None,
+    files: Sequence[str] | None = None,
 ) -> str:
-    """Every quality measure over these days (None: over every day), in one query."""
+    """Every quality measure over these days (None: over every day), in one query; with
+    `files`, over the events of those order_events files only (what a refresh appended)."""
+    event_filter = _day_filter(event_days)
+    if files:
+        event_filter += f' AND "$path" IN ({file_list(files)})'
     return _render(
         "checks/quality.sql",
         database=_database(database),
         unknown_day=UNKNOWN_DAY,
-        event_filter=_day_filter(event_days),
+        event_filter=event_filter,
         creation_filter=_day_filter(creation_days),
     )
 
