@@ -108,18 +108,36 @@ def test_sensors_are_on_by_default(repository, name):
 
 
 @pytest.mark.parametrize(
-    "name", ["hourly_refresh_schedule", "daily_quality_schedule", "weekly_crawl_schedule"]
+    "name",
+    [
+        "hourly_refresh_schedule",
+        "daily_refresh_schedule",
+        "daily_quality_schedule",
+        "weekly_crawl_schedule",
+    ],
 )
 def test_schedules_are_on_by_default(repository, name):
     assert repository.get_schedule_def(name).default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_the_hourly_refresh_runs_the_ingest_job_on_its_defaults(repository):
+def test_the_hourly_refresh_reads_the_default_days_new_files(repository):
     schedule = repository.get_schedule_def("hourly_refresh_schedule")
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 3, 2, 0, 40))
     (request,) = schedule.evaluate_tick(context).run_requests
     assert schedule.job_name == "ingest_job"
-    assert request.run_config == {}
+    assert request.run_config == {
+        "ops": {"analytics_refresh": {"config": {"only_new_files": True}}}
+    }
+
+
+def test_the_daily_refresh_rewrites_yesterday_whole(repository):
+    schedule = repository.get_schedule_def("daily_refresh_schedule")
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 3, 2, 1, 15))
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert schedule.job_name == "ingest_job"
+    assert request.run_config == {
+        "ops": {"analytics_refresh": {"config": {"event_days": ["2025-03-01"]}}}
+    }
 
 
 def test_the_weekly_crawl_asks_the_catalog_step_to_crawl(repository):

@@ -87,7 +87,7 @@ class RefreshConfig(dg.Config):
         description=(
             "Read only the raw files order_events does not hold yet (what the arrival sensor "
             "asks for: cost in proportion to new data). Off: rewrite the event days whole "
-            "(the hourly safety net, which also heals a refresh that failed halfway)."
+            "(the daily safety net, which also heals a refresh that failed halfway)."
         ),
     )
 
