@@ -231,7 +231,9 @@ def statement_kind(sql: str) -> str:
     """'insert into order_events', 'select daily_sales', ...: what a query was, for the figures."""
     targeted = _TARGETED.match(sql)
     if targeted is not None:
-        return f"{' '.join(targeted.group(1).lower().split())} {targeted.group(2)}"
+        # A refresh's staging table is one kind, whatever its refresh id.
+        name = re.sub(r"__refresh_\d+$", " (staging)", targeted.group(2))
+        return f"{' '.join(targeted.group(1).lower().split())} {name}"
     source = _FROM.search(sql)
     verb = sql.split(None, 1)[0].lower() if sql.strip() else "empty"
     return f"{verb} {source.group(1)}" if source is not None else verb
