@@ -102,6 +102,12 @@ class Lake:
                     found.add(f"s3://{self.data_lake.bucket}/{obj['Key']}")
         return found
 
+    def delete_files(self, urls: Iterable[str], table: str) -> None:
+        """Delete these files, those inside `table`'s own folder only."""
+        own = self.location(table)
+        prefix = f"s3://{self.data_lake.bucket}/"
+        self.data_lake.delete_keys([u.removeprefix(prefix) for u in urls if u.startswith(own)])
+
     def written_files(self, manifest_location: str | None) -> list[str]:
         """The files an INSERT wrote, from its manifest."""
         if not manifest_location:
@@ -250,7 +256,8 @@ def replace_partitions(
 class _ChangedDays:
     creation_days: list[str]
     changes_by_creation_day: dict[str, int]
-    undated: int  # changes without a creation time
+    undated: int  # changes without a creation time, REMOVEs left out
+    without_creation_time: int = 0  # every change without one (a key-only REMOVE included)
 
 
 def _changed_days(
@@ -265,6 +272,7 @@ def _changed_days(
     for row in found.rows:
         changes = int(row["changes"])
         changed.undated += int(row["undated"] or 0)
+        changed.without_creation_time += int(row["without_creation_time"] or 0)
         if row["created_dt"] == tables.UNKNOWN_DAY:
             keyless += changes
         else:
@@ -333,35 +341,19 @@ def _new_raw_files(lake: Lake, event_days: list[str]) -> dict[str, list[str]]:
     return {day: files for day, files in sorted(new.items()) if files}
 
 
-def _append_order_events(
-    lake: Lake, event_days: list[str], result: RefreshResult
-) -> tuple[_ChangedDays, list[str]] | None:
-    """Append to order_events the events of the raw files it does not hold yet (replays of
-    events it holds left out); what those changes touch, and the event days that got them.
-    None when there is no new file. Past Athena's partitions-per-INSERT limit (a long
-    backfill), those days are rewritten whole instead."""
-    by_day = _new_raw_files(lake, event_days)
-    if not by_day:
-        return None
-    event_days = list(by_day)
-    new = [file for files in by_day.values() for file in files]
-    raw_columns = lake.glue.columns(lake.glue.raw_table)
-    done = TableRefresh(tables.ORDER_EVENTS.name, days=event_days)
-    earlier = "created_at" not in raw_columns
-    if not earlier:
-        undated = lake.athena.run(
-            sql.undated_changes_query(
-                database=lake.database,
-                raw_table=lake.glue.raw_table,
-                event_days=event_days,
-                files=new,
-            )
-        )
-        done.query_ids.append(undated.query_id)
-        done.bytes_scanned += undated.bytes_scanned
-        earlier = bool(undated.rows and int(undated.rows[0]["undated"] or 0))
+def _insert_events(
+    lake: Lake,
+    raw_columns: dict[str, str],
+    event_days: list[str],
+    files: list[str],
+    earlier: bool,
+    done: TableRefresh,
+) -> list[str] | None:
+    """INSERT the events of `files` into order_events, FILES_PER_QUERY at a time; the files
+    written, or None past Athena's partitions-per-INSERT limit."""
     written: list[str] = []
-    for chunk in _chunks(new, FILES_PER_QUERY):
+    done.rows = 0
+    for chunk in _chunks(files, FILES_PER_QUERY):
         query = sql.order_events_query(
             raw_columns,
             database=lake.database,
@@ -377,8 +369,7 @@ def _append_order_events(
         except Exception as exc:
             if _TOO_MANY_PARTITIONS not in str(exc):
                 raise
-            result.add(done)
-            return _refresh_order_events(lake, event_days, result, rebuild=False), event_days
+            return None
         done.query_ids.append(inserted.query_id)
         done.bytes_scanned += inserted.bytes_scanned
         done.rows = (
@@ -387,12 +378,43 @@ def _append_order_events(
             else done.rows + inserted.update_count
         )
         written += lake.written_files(inserted.manifest_location)
+    return written
+
+
+def _append_order_events(
+    lake: Lake, event_days: list[str], result: RefreshResult
+) -> tuple[_ChangedDays, list[str]] | None:
+    """Append to order_events the events of the raw files it does not hold yet (replays of
+    events it holds left out); what those changes touch, and the event days that got them.
+    None when there is no new file. Past Athena's partitions-per-INSERT limit (a long
+    backfill), those days are rewritten whole instead."""
+    by_day = _new_raw_files(lake, event_days)
+    if not by_day:
+        return None
+    event_days = list(by_day)
+    new = [file for files in by_day.values() for file in files]
+    raw_columns = lake.glue.columns(lake.glue.raw_table)
+    done = TableRefresh(tables.ORDER_EVENTS.name, days=event_days)
+    earlier = "created_at" not in raw_columns
+    written = _insert_events(lake, raw_columns, event_days, new, earlier, done)
+    changed = _ChangedDays([], {}, 0)
+    if written:
+        changed = _changed_days(lake, event_days, files=written)
+        if not earlier and changed.without_creation_time:
+            # Records without a creation time take the day their order was first seen, which
+            # needs the lookup: this INSERT is undone (its files deleted) and made again with it.
+            # Our own items always carry one, so they never pay for it.
+            lake.delete_files(written, tables.ORDER_EVENTS.name)
+            written = _insert_events(lake, raw_columns, event_days, new, True, done)
+            if written:
+                changed = _changed_days(lake, event_days, files=written)
+    if written is None:
+        result.add(done)
+        return _refresh_order_events(lake, event_days, result, rebuild=False), event_days
     done.partitions = len({file.rsplit("/", 1)[0] for file in written})
     result.add(done)
     result.appended_files += written
-    if not written:  # every event was a replay of one order_events holds
-        return _ChangedDays([], {}, 0), event_days
-    return _changed_days(lake, event_days, files=written), event_days
+    return changed, event_days
 
 
 def _refresh_pass(

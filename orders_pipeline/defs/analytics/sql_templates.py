@@ -242,19 +242,6 @@ def ingested_files_query(*, database: str, event_days: Iterable[str]) -> str:
     )
 
 
-def undated_changes_query(
-    *, database: str, raw_table: str, event_days: Iterable[str], files: Sequence[str]
-) -> str:
-    """How many changes of these raw files carry no creation time."""
-    return _render(
-        "undated_changes.sql",
-        database=_database(database),
-        raw_table=validate_identifier("raw_table", raw_table),
-        event_days=day_list(event_days),
-        files=file_list(files),
-    )
-
-
 def keyless_creation_days_query(*, database: str, event_days: Iterable[str]) -> str:
     """Where the orders removed on `event_days` by a key-only REMOVE are now (their days)."""
     return _render(
