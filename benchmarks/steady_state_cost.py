@@ -363,6 +363,7 @@ def measure(args: argparse.Namespace, days: int, work: Path) -> dict[str, Any]:
             projection = {
                 "orders_per_day": args.project_orders_per_day,
                 "usd_per_day": scaled.usd_per_day,
+                "usd_per_day_by_service": {s.service: s.usd_per_day for s in scaled.services},
                 "glue_athena_share": _share(scaled, ("glue", "athena")),
             }
         list_calls = [t["list_calls"] for t in ticks.values()]
@@ -383,6 +384,7 @@ def measure(args: argparse.Namespace, days: int, work: Path) -> dict[str, Any]:
             "list_calls_per_tick": {"median": _median(list_calls), "max": max(list_calls or [0])},
             "tick_seconds": {"median": _median(tick_seconds), "max": max(tick_seconds or [0])},
             "usd_per_day": cost.usd_per_day,
+            "usd_per_day_by_service": {s.service: s.usd_per_day for s in cost.services},
             "glue_athena_share": _share(cost, ("glue", "athena")),
             "projection": projection,
             "freshness_seconds": {
