@@ -364,3 +364,27 @@ def test_the_cli_writes_the_page_and_prints_its_path(
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == str(output)
     assert 'data-chart="top_products"' in output.read_text(encoding="utf-8")
+
+
+# Last in the module: it adds a partition to the shared daily_sales.
+@pytest.mark.slow
+def test_a_day_before_the_last_30_days_of_data_is_not_drawn(
+    local_dashboard: LocalDashboard,
+) -> None:
+    before = local_dashboard.materialize()
+    newest = max(local_dashboard.athena_tables()["daily_sales"]["dt"])
+    old = (datetime.fromisoformat(newest) - timedelta(days=30)).date().isoformat()
+    columns = ", ".join(c.name for c in registry.DAILY_SALES.columns)
+    with connect(
+        work_group=local_dashboard.outputs["AthenaWorkGroupName"],
+        schema_name=local_dashboard.outputs["GlueDatabaseName"],
+    ) as connection:
+        connection.cursor().execute(
+            f"INSERT INTO daily_sales SELECT {columns}, '{old}' FROM daily_sales "
+            f"WHERE dt = '{newest}'"
+        )
+    assert old in set(local_dashboard.athena_tables()["daily_sales"]["dt"])
+    after = local_dashboard.materialize()
+    assert {k: after[k] for k in pandas_oracle(local_dashboard.athena_tables())} == {
+        k: before[k] for k in pandas_oracle(local_dashboard.athena_tables())
+    }

@@ -17,6 +17,7 @@ from orders_pipeline.dashboard.charts import CHART_TITLES, build_charts
 from orders_pipeline.dashboard.health import LastCrawl, PipelineHealth, format_age
 from orders_pipeline.dashboard.kpis import Kpis, compute_kpis, format_kpi
 from orders_pipeline.dashboard.queries import (
+    dashboard_since,
     read_aggregate_tables,
     read_newest_event_time,
     table_query,
@@ -446,3 +447,26 @@ def test_a_table_with_rows_but_no_funnel_still_draws_the_sales_charts(
     charts = build_charts(tables)
     assert charts["status_funnel"] is None
     assert charts["revenue_by_day_category"] is not None and charts["top_products"] is not None
+
+
+def test_the_page_draws_the_last_30_days_of_data_counting_the_newest() -> None:
+    assert dashboard_since("2026-12-01") == "2026-11-02"
+    assert dashboard_since(None) is None
+
+
+@pytest.mark.parametrize("name", DASHBOARD_TABLES)
+def test_a_bounded_read_prunes_to_the_partitions_from_the_first_day_on(name: str) -> None:
+    select = sqlglot.parse_one(
+        table_query(registry.table(name), database="orders_db", since_day="2026-11-02"),
+        dialect="athena",
+    )
+    where = select.args["where"].this
+    assert where.sql(dialect="athena") == "dt >= '2026-11-02'"
+
+
+def test_every_table_is_read_from_the_same_first_day() -> None:
+    sent: list[str] = []
+    read_aggregate_tables(lambda sql: sent.append(sql) or [], database="orders_db",
+                          since_day="2026-11-02")  # fmt: skip
+    assert len(sent) == len(DASHBOARD_TABLES)
+    assert all("WHERE dt >= '2026-11-02'" in sql for sql in sent)

@@ -4,7 +4,7 @@ orders_pipeline/tables.py, and the newest event of the last days."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -18,14 +18,28 @@ from orders_pipeline.tables import Table
 RunQuery = Callable[[str], Sequence[Mapping[str, Any]]]
 
 
-def table_query(table: Table, *, database: str) -> str:
-    """The dashboard columns of `table`, in its dashboard order."""
+# The page draws the last this many days of data: a redraw reads as many partitions (each an
+# S3 LIST and GETs on AWS) whatever the history, where whole tables would grow a day at a time.
+DASHBOARD_DAYS = 30
+
+
+def dashboard_since(newest_day: str | None, days: int = DASHBOARD_DAYS) -> str | None:
+    """The first day the page draws, `days` back from the newest day there is (None: none)."""
+    if newest_day is None:
+        return None
+    return (date.fromisoformat(validate_day(newest_day)) - timedelta(days=days - 1)).isoformat()
+
+
+def table_query(table: Table, *, database: str, since_day: str | None = None) -> str:
+    """The dashboard columns of `table`, in its dashboard order; from `since_day` on (its
+    partitions only) when given."""
     if not table.dashboard_columns:
         raise ValueError(f"the dashboard does not read {table.name}")
+    where = f"WHERE {tables.PARTITION_COLUMN} >= '{validate_day(since_day)}' " if since_day else ""
     return (
         f"SELECT {', '.join(table.dashboard_columns)} "
         f"FROM {validate_identifier('database', database)}.{table.name} "
-        f"ORDER BY {', '.join(table.dashboard_order)}"
+        f"{where}ORDER BY {', '.join(table.dashboard_order)}"
     )
 
 
@@ -38,9 +52,11 @@ def newest_event_query(*, database: str, since_day: str) -> str:
     )
 
 
-def read_table(run: RunQuery, table: Table, *, database: str) -> pd.DataFrame:
+def read_table(
+    run: RunQuery, table: Table, *, database: str, since_day: str | None = None
+) -> pd.DataFrame:
     """One table's dashboard rows; values keep the driver's types (DECIMAL stays Decimal)."""
-    rows = run(table_query(table, database=database))
+    rows = run(table_query(table, database=database, since_day=since_day))
     columns = list(table.dashboard_columns)
     for row in rows[:1]:
         missing = [column for column in columns if column not in row]
@@ -49,13 +65,18 @@ def read_table(run: RunQuery, table: Table, *, database: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(rows), columns=columns)
 
 
-def read_aggregate_tables(run: RunQuery, *, database: str) -> dict[str, pd.DataFrame]:
-    """Every table the dashboard draws, by name, read whole.
+def read_aggregate_tables(
+    run: RunQuery, *, database: str, since_day: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every table the dashboard draws, by name: whole, or from `since_day` on.
 
     They are small by construction (a row per day and product, or per hour), so the page
     groups them in pandas and the KPIs are computed from exactly the rows that are drawn.
     """
-    return {t.name: read_table(run, t, database=database) for t in tables.DASHBOARD_TABLES}
+    return {
+        t.name: read_table(run, t, database=database, since_day=since_day)
+        for t in tables.DASHBOARD_TABLES
+    }
 
 
 def read_newest_event_time(

@@ -17,6 +17,7 @@ from orders_pipeline.dashboard.kpis import (
     format_kpi,
     kpi_values,
 )
+from orders_pipeline.dashboard.queries import DASHBOARD_DAYS
 from orders_pipeline.tables import DAILY_STATUS_FUNNEL
 
 FUNNEL_TABLE_HEADER = (
@@ -91,7 +92,8 @@ def render_dashboard(tables: Mapping[str, pd.DataFrame], health: PipelineHealth)
 </head>
 <body>
 <h1>Orders pipeline</h1>
-<p class="generated">Generated {format_timestamp(health.checked_at)} from the aggregate tables.</p>
+<p class="generated">Generated {format_timestamp(health.checked_at)} from the aggregate tables' \
+last {DASHBOARD_DAYS} days of data.</p>
 {banner}
 <section><h2>Headline KPIs</h2><div class="cards">
 {kpi_cards}

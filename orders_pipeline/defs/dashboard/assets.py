@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from orders_pipeline.dashboard.kpis import compute_kpis
-from orders_pipeline.dashboard.queries import read_aggregate_tables
+from orders_pipeline.dashboard.queries import dashboard_since, read_aggregate_tables
 from orders_pipeline.dashboard.render import render_dashboard
 from orders_pipeline.defs.dashboard.health_signals import read_pipeline_health
 from orders_pipeline.defs.dashboard.metadata import dashboard_metadata
@@ -39,6 +39,17 @@ def write_atomically(path: Path, content: bytes) -> None:
     os.replace(tmp.name, path)
 
 
+def _newest_day(glue: GlueCatalogResource) -> str | None:
+    """The newest partition of the tables the page draws (from Glue: no Athena scan)."""
+    days = [
+        day
+        for table in DASHBOARD_TABLES
+        if glue.table_exists(table.name)
+        for day in glue.partition_values(table.name)[-1:]
+    ]
+    return max(days, default=None)
+
+
 @dg.asset(
     key=ORDERS_DASHBOARD,
     deps=[ORDER_EVENTS.name, *(table.name for table in DASHBOARD_TABLES)],
@@ -57,7 +68,11 @@ def orders_dashboard(
     dashboard_output: DashboardOutputResource,
 ) -> dg.MaterializeResult:
     with failing_clearly():
-        tables = read_aggregate_tables(lambda sql: athena.run(sql).rows, database=athena.database)
+        tables = read_aggregate_tables(
+            lambda sql: athena.run(sql).rows,
+            database=athena.database,
+            since_day=dashboard_since(_newest_day(glue)),
+        )
         health = read_pipeline_health(athena, glue, data_lake, now=datetime.now(UTC))
         html = render_dashboard(tables, health).encode("utf-8")
         path = dashboard_output.path()
