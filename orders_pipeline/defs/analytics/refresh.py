@@ -136,22 +136,27 @@ def _location(partition: dict[str, Any]) -> str:
     return partition["StorageDescriptor"]["Location"].rstrip("/") + "/"
 
 
+def _check_layout(lake: Lake, table: Table, found: dict[str, Any]) -> None:
+    """ValueError naming the rebuild when the Glue table is laid out unlike its declaration."""
+    layout = [c["Name"] for c in found["StorageDescriptor"].get("Columns", [])] + [
+        k["Name"] for k in found.get("PartitionKeys", [])
+    ]
+    if layout != list(table.column_names):
+        raise ValueError(
+            f"{lake.database}.{table.name} has the columns {layout}, not the declared "
+            f"{list(table.column_names)}: rebuild the analytics (the analytics_refresh "
+            "asset with all_days: true)"
+        )
+
+
 def _ensure_table(lake: Lake, table: Table, query: str, rebuild: bool) -> list[str]:
     """Create `table` empty if it is missing (or `rebuild`, or laid out unlike its declaration
     while rebuilding); the query ids run."""
     found = lake.glue.get_table(table.name)
     if found is not None:
-        layout = [c["Name"] for c in found["StorageDescriptor"].get("Columns", [])] + [
-            k["Name"] for k in found.get("PartitionKeys", [])
-        ]
-        if not rebuild and layout == list(table.column_names):
-            return []
         if not rebuild:
-            raise ValueError(
-                f"{lake.database}.{table.name} has the columns {layout}, not the declared "
-                f"{list(table.column_names)}: rebuild the analytics (the analytics_refresh "
-                "asset with all_days: true)"
-            )
+            _check_layout(lake, table, found)
+            return []
         lake.glue.delete_table(table.name)
     # Files without a table are orphans, and CTAS refuses a location that holds any.
     lake.delete_location(lake.location(table.name), table.name)
@@ -421,9 +426,9 @@ def _refresh_pass(
     lake: Lake, event_days: list[str], result: RefreshResult, rebuild: bool, only_new_files: bool
 ) -> None:
     database = lake.database
-    if only_new_files and not rebuild and lake.glue.table_exists(tables.ORDER_EVENTS.name):
-        # The layout check of every refresh: a table laid out otherwise is a clear error.
-        _ensure_table(lake, tables.ORDER_EVENTS, "", rebuild=False)
+    found = None if rebuild or not only_new_files else lake.glue.get_table(tables.ORDER_EVENTS.name)
+    if found is not None:
+        _check_layout(lake, tables.ORDER_EVENTS, found)
         appended = _append_order_events(lake, event_days, result)
         if appended is None:
             return
