@@ -11,6 +11,7 @@ import pytest
 from moto import backends
 from moto.cloudformation import parsing
 from moto.core.responses import BaseResponse
+from moto.core.serialize import TimestampSerializer
 
 from orders_pipeline.local_stack import patching, services
 from orders_pipeline.local_stack.cloudformation.resources import typed
@@ -152,6 +153,29 @@ def test_xml_request_id_is_still_filled_in():
     headers, returned = BaseResponse._enrich_response({}, body)
 
     assert returned == f"<Response><RequestId>{headers['x-amzn-requestid']}</RequestId></Response>"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-06-10T08:00:00Z",
+        "2024-06-10T08:00:00.293Z",
+        "2024-06-10T08:00:00.123456Z",
+        "2024-06-10T08:00:00.1234567Z",  # beyond microseconds: moto's own reading
+        "2024-06-10T08:00:00+02:00",
+        "2024-06-10 08:00:00",
+        1718006400.5,
+    ],
+)
+@pytest.mark.parametrize("timestamp_format", ["iso8601", "rfc822", "unixtimestamp"])
+def test_timestamps_serialize_as_motos_dateutil_reading_does(value, timestamp_format):
+    services.install()
+    serializer = TimestampSerializer(timestamp_format)
+    motos = patching.moto_original(TimestampSerializer, "_convert_timestamp_to_str")
+
+    patched = serializer._convert_timestamp_to_str(value, timestamp_format)
+
+    assert patched == motos(serializer, value, timestamp_format)
 
 
 def test_dispatcher_finds_backends_from_the_module_list_taken_once(monkeypatch):

@@ -97,3 +97,45 @@ def test_without_a_directory_records_live_in_memory() -> None:
     _fill(log, 3)
 
     assert log.read(1, 5) == [b"record-001", b"record-002"]
+
+
+def _on_disk(directory: Path) -> list[bytes]:
+    """What a log reopened from `directory` (as after a kill) holds."""
+    again = RecordLog(directory)
+    return again.read(0, again.next)
+
+
+def test_appends_in_a_deferred_block_reach_disk_when_it_ends(tmp_path: Path) -> None:
+    log = RecordLog(tmp_path / "log")
+    with record_log.deferred_writes():
+        _fill(log, 3)
+        assert _on_disk(tmp_path / "log") == []
+
+    assert _on_disk(tmp_path / "log") == [b"record-000", b"record-001", b"record-002"]
+
+
+def test_a_read_sees_records_a_deferred_block_has_not_written_yet(tmp_path: Path) -> None:
+    log = RecordLog(tmp_path / "log")
+    with record_log.deferred_writes():
+        _fill(log, 2)
+        assert log.read(0, 10) == [b"record-000", b"record-001"]
+        log.append(b"later")
+    assert _on_disk(tmp_path / "log") == [b"record-000", b"record-001", b"later"]
+
+
+def test_a_nested_deferred_block_leaves_the_writing_to_the_outer_one(tmp_path: Path) -> None:
+    log = RecordLog(tmp_path / "log")
+    with record_log.deferred_writes():
+        with record_log.deferred_writes():
+            log.append(b"inner")
+        assert _on_disk(tmp_path / "log") == []
+    assert _on_disk(tmp_path / "log") == [b"inner"]
+
+
+def test_deferred_appends_across_segments_come_back_whole(tmp_path: Path, small_segments) -> None:
+    log = RecordLog(tmp_path / "log")
+    with record_log.deferred_writes():
+        _fill(log, 25)
+
+    assert _on_disk(tmp_path / "log") == [f"record-{n:03d}".encode() for n in range(25)]
+    assert len(list((tmp_path / "log").glob("seg-*.log"))) > 1

@@ -17,6 +17,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,6 +226,7 @@ class Gateway:
         *,
         routes: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]] | None = None,
         state_lock: Any = None,
+        write_scope: Callable[[], AbstractContextManager[None]] = nullcontext,
         on_change: Callable[[], None] | None = None,
         unlocked: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
@@ -237,6 +239,9 @@ class Gateway:
         # Changes run under the shared side of the state lock, so a snapshot sees none half
         # made; `unlocked` (service, action) pairs take it themselves around their changes.
         self._state_lock = state_lock
+        # Entered with the lock: what the change writes to disk is written when the service has
+        # run, in one go, and the response goes out only after that.
+        self._write_scope = write_scope
         self._on_change = on_change
         self._unlocked = unlocked
 
@@ -293,8 +298,10 @@ class Gateway:
             if (service, action) in self._unlocked:
                 yield from self._respond(app, service, action, environ, start_response)
             else:
-                with self._state_lock.shared():
-                    yield from self._respond(app, service, action, environ, start_response)
+                with self._state_lock.shared(), self._write_scope():
+                    # A changing request's response is small; held until its writes are done.
+                    response = list(self._respond(app, service, action, environ, start_response))
+                yield from response
         finally:  # a client gone before the end of its response may still have changed state
             if self._on_change is not None and changes_world(service, action):
                 self._on_change()

@@ -17,6 +17,7 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from moto.moto_server.werkzeug_app import (
@@ -105,6 +106,7 @@ class LocalServer:
         allowed_origins: frozenset[str] = frozenset(),
         allow_remote: bool = False,
         state_lock: Any = None,
+        write_scope: Callable[[], AbstractContextManager[None]] = nullcontext,
         on_change: Callable[[], None] | None = None,
     ) -> None:
         if not allow_remote and not is_loopback_name(host.strip("[]")):
@@ -117,6 +119,7 @@ class LocalServer:
         self.policy = AccessPolicy(bind_host=host, extra_origins=allowed_origins)
         self.status_provider: Callable[[], dict[str, Any]] | None = None
         self._state_lock = state_lock
+        self._write_scope = write_scope
         self._on_change = on_change
         self._observers: list[Observer] = []
         self._server: BaseWSGIServer | None = None
@@ -162,6 +165,7 @@ class LocalServer:
             self.policy,
             routes={STATUS_PATH: self._status},
             state_lock=self._state_lock,
+            write_scope=self._write_scope,
             on_change=self._on_change,
             # An invocation runs for as long as the function does: the Lambda patches take the
             # lock only around the few changes it makes (its log events).

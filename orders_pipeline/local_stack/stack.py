@@ -17,6 +17,7 @@ from orders_pipeline.local_stack.awslambda import runtime as lambda_runtime
 from orders_pipeline.local_stack.metering import meters as metering
 from orders_pipeline.local_stack.metering.registry import Sampling, request_meter
 from orders_pipeline.local_stack.persistence import store as persistence
+from orders_pipeline.local_stack.persistence.record_log import deferred_writes
 from orders_pipeline.local_stack.persistence.store import DEFAULT_SNAPSHOT_INTERVAL, StateStore
 from orders_pipeline.local_stack.server import (
     CREDENTIALS,
@@ -91,6 +92,7 @@ class LocalStack:
             allowed_origins=allowed_origins,
             allow_remote=allow_remote,
             state_lock=self.store.lock,
+            write_scope=deferred_writes,
             on_change=self.store.mark_dirty,
         )
         self._server.status_provider = self.status
