@@ -97,26 +97,34 @@ def transform_records(
     growths: list[int | None] = []
     reasons: dict[int, str] = {}
     data_bytes = total_growth = positive_growth = 0  # data_bytes: the `data` JSON of them all
+    # Bound once: the loop runs per record, and most records take the fast path inline.
+    a2b, b2a, fast_line, add = binascii.a2b_base64, binascii.b2a_base64, _fast_line, entries.append
     for record in records:
         data = record.get("data")
-        try:
-            line, dt = _flat_line_bytes(data)
-        except StreamRecordError as error:
-            reasons[len(entries)] = str(error)
-            entries.append(
-                {"recordId": record["recordId"], "result": "ProcessingFailed", "data": data}
-            )
-            growths.append(None)
-            data_bytes += _json_size(data)
-            continue
-        encoded = binascii.b2a_base64(line, newline=False).decode("ascii")
+        found = None
+        if type(data) is str:
+            try:
+                found = fast_line(a2b(data, strict_mode=True))
+            except ValueError:  # not base64: _flat_line_bytes says so
+                pass
+        if found is not None and len(found[0]) <= RECORD_LIMIT_BYTES:
+            line, dt = found
+        else:
+            try:
+                line, dt = _flat_line_bytes(data)
+            except StreamRecordError as error:
+                reasons[len(entries)] = str(error)
+                add({"recordId": record["recordId"], "result": "ProcessingFailed", "data": data})
+                growths.append(None)
+                data_bytes += _json_size(data)
+                continue
+        encoded = b2a(line, newline=False).decode("ascii")
         metadata = _METADATA.get(dt) or _metadata(dt)
-        entries.append(
-            {"recordId": record["recordId"], "result": "Ok", "data": encoded, "metadata": metadata}
-        )
+        add({"recordId": record["recordId"], "result": "Ok", "data": encoded, "metadata": metadata})
         # `data` decoded as strict base64: its JSON is itself in quotes.
-        data_bytes += len(data) + 2
-        growth = _GROWTH_BYTES + len(encoded) + len(dt) - len(data)
+        size = len(data)
+        data_bytes += size + 2
+        growth = _GROWTH_BYTES + len(encoded) + len(dt) - size
         growths.append(growth)
         total_growth += growth
         if growth > 0:
@@ -484,6 +492,8 @@ _IMAGE = rb'\{(?:"[^"]*+":' + _ANY_VALUE + rb',)*+"[^"]*+":' + _ANY_VALUE + rb"\
 _KEY_VALUE = rb'\{(?>"[SB]":"[^"]++"|"N":"' + _NUMBER + rb'")\}'
 _KEYS = rb'\{(?:"[^"]*+":' + _KEY_VALUE + rb',)*+"[^"]*+":' + _KEY_VALUE + rb"\}"
 _NEXT = rb'(?:,(?=")|(?=\}))'
+# Any other eventName fails the pattern, and the general path names it.
+_EVENT_NAMES = b"|".join(name.encode() for name in IMAGE_BY_EVENT)
 _STREAM = (
     rb'\{(?:(?>"NewImage":(?P<new>' + _IMAGE + rb')|"OldImage":(?P<old>' + _IMAGE + rb")"
     rb'|"Keys":(?P<keys>' + _KEYS + rb')|"SequenceNumber":"(?P<seq>[^"]++)"'
@@ -492,7 +502,7 @@ _STREAM = (
     rb'[^"]*+":' + _SCALAR + rb")" + _NEXT + rb")*+\}"
 )
 _FAST_RECORD = re.compile(
-    rb'\{(?:(?>"eventID":"(?P<id>[^"]++)"|"eventName":"(?P<name>[^"]++)"'
+    rb'\{(?:(?>"eventID":"(?P<id>[^"]++)"|"eventName":"(?P<name>' + _EVENT_NAMES + rb')"'
     rb'|"dynamodb":(?P<stream>' + _STREAM + rb')|"(?!(?:eventID|eventName|dynamodb)")'
     rb'[^"]*+":' + _SCALAR + rb")" + _NEXT + rb")*+\}"
 )
@@ -525,11 +535,13 @@ _TAILS = tuple(
     ).encode()
     for name in IMAGE_BY_EVENT
 )
-# By event name: its index in _TAILS, its tail, and whether its line comes from OldImage.
+# By the first byte of the event name: its index in _TAILS, its tail, and whether its line
+# comes from OldImage.
 _BY_EVENT = {
-    name.encode(): (index, _TAILS[index], image == "OldImage")
+    name.encode()[0]: (index, _TAILS[index], image == "OldImage")
     for index, (name, image) in enumerate(IMAGE_BY_EVENT.items())
 }
+assert len(_BY_EVENT) == len(IMAGE_BY_EVENT)
 # ApproximateCreationDateTime's text -> (b'YYYY-MM-DDTHH:MM:SS', dt, milliseconds of the second)
 _FAST_TIMES: dict[bytes, tuple[bytes, str, int]] = {}
 # Images of one table mostly share their shape (names, their order and their types). A shape
@@ -558,7 +570,7 @@ def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
     if match is None:
         return None
     _, id_, name, stream, new, old, keys, sequence, created = match.regs
-    event = _BY_EVENT.get(raw[name[0] : name[1]])
+    event = _BY_EVENT.get(raw[name[0]])  # without an eventName, raw[-1]: "}", none's first byte
     if event is None:
         return None
     which, tail, deletes = event
