@@ -5,12 +5,11 @@ by those services as on AWS; the Kinesis read is not (shard-hours pay for it).""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
 
 from orders_pipeline.local_stack.metering.rules import MeteringRules, json_body
-from orders_pipeline.local_stack.metering.units import GB, KB, rounded_up
+from orders_pipeline.local_stack.metering.units import GB, KB, base64_size, rounded_up
 
 INGESTED_GB = "firehose.ingested_gb"
 PARTITIONING_GB = "firehose.dynamic_partitioning_gb"
@@ -19,7 +18,7 @@ CALLER = "firehose"
 
 
 def _data_sizes(response: Mapping[str, Any]) -> list[int]:
-    return [len(base64.b64decode(r.get("Data") or "")) for r in response.get("Records") or []]
+    return [base64_size(r.get("Data") or "") for r in response.get("Records") or []]
 
 
 class FirehoseWorkerMetering(MeteringRules):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +10,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.kinesis.models import KinesisBackend, Shard, Stream, kinesis_backends
 
 from orders_pipeline.local_stack.metering.rules import MeteringRules, json_body
-from orders_pipeline.local_stack.metering.units import KB, chunks
+from orders_pipeline.local_stack.metering.units import KB, base64_size, chunks
 from orders_pipeline.local_stack.patching import requires_attributes
 
 SHARD_HOURS = "kinesis.shard_hours"
@@ -25,7 +24,7 @@ requires_attributes(Shard, "is_open", declared_in=__name__)
 
 def record_bytes(record: Mapping[str, Any]) -> int:
     data = record.get("Data") or ""
-    size = len(base64.b64decode(data)) if isinstance(data, str) else len(data)
+    size = base64_size(data) if isinstance(data, str) else len(data)
     return size + len(str(record.get("PartitionKey", "")).encode("utf-8"))
 
 

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 
 class MeteringRules:
     def wants_body(self, record: Any) -> bool:
@@ -26,7 +28,13 @@ def json_body(data: bytes | None) -> dict[str, Any]:
     if not data:
         return {}
     try:
-        parsed = json.loads(data)
-    except ValueError:
-        return {}
+        # orjson: the data plane's bodies are megabytes. It reads an integer past 64 bits as a
+        # float, which none of the AWS JSON APIs the meters read sends; json for what it
+        # refuses (NaN).
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            return {}
     return parsed if isinstance(parsed, dict) else {}
