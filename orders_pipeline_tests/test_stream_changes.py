@@ -154,6 +154,19 @@ def test_a_number_or_set_written_in_another_form_is_no_change(
     assert [r["eventName"] for r in _records(client, table)] == ["INSERT"]
 
 
+def test_a_nested_number_changed_beyond_a_floats_precision_is_a_change(
+    client: Callable[[str], Any], table: dict[str, Any]
+) -> None:
+    dynamodb = client("dynamodb")
+    digits = "0.1234567890123456789012345678901234"
+    item = {**KEY, "lines": {"L": [{"M": {"price": {"N": digits}}}]}}
+    changed = {**KEY, "lines": {"L": [{"M": {"price": {"N": digits[:-1] + "5"}}}]}}
+    dynamodb.put_item(TableName=table["TableName"], Item=item)
+    dynamodb.put_item(TableName=table["TableName"], Item=changed)
+
+    assert [r["eventName"] for r in _records(client, table)] == ["INSERT", "MODIFY"]
+
+
 def test_delete_item_of_a_missing_key_sends_no_record(
     client: Callable[[str], Any], table: dict[str, Any]
 ) -> None:

@@ -204,9 +204,17 @@ def unchanged(old: Item | None, new: Item | None) -> bool:
     if old is None or new is None:
         return old is new
     before, after = old.attrs, new.attrs
-    return before.keys() == after.keys() and all(
-        _compared(before[name]) == _compared(after[name]) for name in before
-    )
+    if before.keys() != after.keys():
+        return False
+    for name, value in before.items():
+        other = after[name]
+        # The same type and text are the same value; only different text needs DynamoDB's
+        # comparison ("1.0" is 1, a set's order does not count).
+        if value.type == other.type and value.value == other.value:
+            continue
+        if _compared(value) != _compared(other):
+            return False
+    return True
 
 
 _held = threading.local()
