@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from moto.core.utils import unix_time, utcnow
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -106,11 +105,6 @@ def stream_shard_init(original: Any, self: StreamShard, account_id: str, table: 
     self.items = store.current().record_log("dynamodb", RETENTION_SECONDS)
 
 
-def _epoch_seconds(moment: Any) -> float:
-    # moto's naive UTC time as epoch seconds (datetime.timestamp() would read it as local time).
-    return unix_time(moment)
-
-
 def _wire_bytes(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")  # B and BS attribute values
@@ -131,7 +125,7 @@ def stream_record(
     keys = {table.hash_key_attr: keyed.hash_key.to_json()}
     if table.range_key_attr is not None:
         keys[table.range_key_attr] = keyed.range_key.to_json()  # type: ignore[union-attr]
-    created = _epoch_seconds(utcnow())
+    created = time.time()  # moto's clock (utcnow) is this one, read through a datetime
     dynamodb: dict[str, Any] = {
         "ApproximateCreationDateTime": int(created),
         "Keys": keys,

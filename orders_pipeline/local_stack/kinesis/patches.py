@@ -13,7 +13,6 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import orjson
-from moto.core.utils import unix_time, utcnow
 from moto.kinesis import utils as kinesis_utils
 from moto.kinesis.models import KinesisBackend, Record, Shard
 from moto.kinesis.responses import KinesisResponse
@@ -114,7 +113,7 @@ class LoggedRecords(MutableMapping):
         raise TypeError("Kinesis records leave a shard only by retention")
 
     def append(self, partition_key: str, data: str) -> int:
-        arrival = unix_time(utcnow())
+        arrival = time.time()  # moto's clock (utcnow) is this one, read through a datetime
         sequence_number = self.log.next + 1
         self.log.append(_wire(partition_key, data, sequence_number, arrival), arrival=arrival)
         return sequence_number
