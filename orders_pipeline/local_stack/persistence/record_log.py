@@ -56,6 +56,13 @@ def deferred_writes() -> Iterator[None]:
             log.flush()
 
 
+def _write_all(handle: BinaryIO, data: bytes | bytearray) -> None:
+    # An unbuffered write may take less than it was given (a signal, a full disk on the way).
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view) :]
+
+
 class _Segment:
     """One file (or buffer) of records: the log's records from number `first` on."""
 
@@ -82,7 +89,7 @@ class _Segment:
             if self._handle is None:
                 assert self.path is not None
                 self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115 - kept open
-            self._handle.write(self.pending)
+            _write_all(self._handle, self.pending)
             self.pending.clear()
 
     def read_many(self, spans: list[tuple[int, int]]) -> list[bytes]:
@@ -233,7 +240,7 @@ class RecordLog:
             segment.flush()
         if self._index is None:
             self._index = self._open_index()
-        self._index.write(self._index_pending)
+        _write_all(self._index, self._index_pending)
         self._index_pending.clear()
 
     def _open_index(self) -> BinaryIO:
