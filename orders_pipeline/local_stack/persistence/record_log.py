@@ -42,7 +42,7 @@ def deferred_writes() -> Iterator[None]:
 
     A request answers after its block, so what it acknowledged is on disk as before, in two
     writes per log instead of two per record: each unbuffered write lets the other server
-    threads take the GIL, and a PutRecords of 500 records waited out 1,000 such turns.
+    threads take the GIL, and a PutRecords of 500 records made 1,000 of them.
     """
     if getattr(_deferring, "logs", None) is not None:
         yield  # nested: the outermost block writes
