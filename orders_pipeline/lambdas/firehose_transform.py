@@ -101,17 +101,19 @@ def transform_records(
     a2b, b2a, fast_line, add = binascii.a2b_base64, binascii.b2a_base64, _fast_line, entries.append
     for record in records:
         data = record.get("data")
-        found = None
+        found = raw = None
         if type(data) is str:
             try:
-                found = fast_line(a2b(data, strict_mode=True))
-            except ValueError:  # not base64: _flat_line_bytes says so
+                raw = a2b(data, strict_mode=True)
+            except ValueError:  # not base64: _slow_line_bytes says so
                 pass
+            else:
+                found = fast_line(raw)
         if found is not None and len(found[0]) <= RECORD_LIMIT_BYTES:
             line, dt = found
         else:
             try:
-                line, dt = _flat_line_bytes(data)
+                line, dt = _slow_line_bytes(data, raw, found)
             except StreamRecordError as error:
                 reasons[len(entries)] = str(error)
                 add({"recordId": record["recordId"], "result": "ProcessingFailed", "data": data})
@@ -208,17 +210,22 @@ def flatten_stream_record(record: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ general path
 
 
-def _flat_line_bytes(data: Any) -> tuple[bytes, str]:
-    """A Kinesis record's base64 data -> (its flat line as UTF-8, its `dt`)."""
+def _slow_line_bytes(
+    data: Any, raw: bytes | None, found: tuple[bytes, str] | None
+) -> tuple[bytes, str]:
+    """(The flat line as UTF-8, its `dt`) of a Kinesis record's base64 data that the fast path
+    did not serve: `raw` is the data decoded (None: it is not base64 text), `found` the fast
+    path's line (then too long) or None. Or the StreamRecordError that says why there is none.
+    """
     if type(data) is not str:
         raise StreamRecordError(f"data: expected base64 text, got {_describe(data)}")
-    try:
-        raw = binascii.a2b_base64(data, strict_mode=True)
-    except ValueError as error:
-        raise StreamRecordError(f"data: not valid base64 ({error}): {_describe(data)}") from None
-    line_and_dt = _fast_line(raw)
-    if line_and_dt is None:
-        line_and_dt = _general_line(raw)
+    if raw is None:
+        try:
+            raw = binascii.a2b_base64(data, strict_mode=True)
+        except ValueError as error:
+            message = f"data: not valid base64 ({error}): {_describe(data)}"
+            raise StreamRecordError(message) from None
+    line_and_dt = found if found is not None else _general_line(raw)
     if len(line_and_dt[0]) > RECORD_LIMIT_BYTES:
         raise StreamRecordError(
             f"record size: its flat line is {len(line_and_dt[0])} bytes, past Firehose's "

@@ -64,7 +64,7 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "N":
         return _number_size(inner)
     if kind == "B":
-        return len(base64.b64decode(inner)) if isinstance(inner, str) else len(inner)
+        return base64_size(inner) if isinstance(inner, str) else len(inner)
     if kind in ("BOOL", "NULL"):
         return 1
     if kind == "SS":
@@ -72,7 +72,7 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "NS":
         return sum(_number_size(n) for n in inner)
     if kind == "BS":
-        return sum(len(base64.b64decode(b)) if isinstance(b, str) else len(b) for b in inner)
+        return sum(base64_size(b) if isinstance(b, str) else len(b) for b in inner)
     if kind == "L":
         return 3 + sum(value_size(v) for v in inner)
     if kind == "M":
