@@ -236,8 +236,8 @@ class RecordLog:
             return
         # Records before their index entries: a kill in between leaves entries whose bytes
         # never arrived, which _load drops; never an entry pointing at the wrong bytes.
-        for segment in self._segments:
-            segment.flush()
+        # Only the newest segment can hold unwritten records: a rotation closes (writes) the last.
+        self._segments[-1].flush()
         if self._index is None:
             self._index = self._open_index()
         _write_all(self._index, self._index_pending)
