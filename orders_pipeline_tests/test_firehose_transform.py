@@ -962,18 +962,36 @@ def shaped_record(rng: random.Random, index: int) -> str:
     return text
 
 
+@pytest.fixture
+def nothing_learned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path as a new Lambda instance starts it: no shape or envelope learned yet."""
+    for name, empty in (
+        ("_SHAPES", []),
+        ("_SHAPES_SEEN", {}),
+        ("_RECORDS", {}),
+        ("_RECORDS_SEEN", {}),
+    ):
+        monkeypatch.setattr(firehose_transform, name, empty)
+
+
+def served_by(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Any]:
+    """What each call of the fast path's function `name` returned, from now on."""
+    results: list[Any] = []
+    original = getattr(firehose_transform, name)
+
+    def counted(*arguments: Any, **keywords: Any) -> Any:
+        results.append(original(*arguments, **keywords))
+        return results[-1]
+
+    monkeypatch.setattr(firehose_transform, name, counted)
+    return results
+
+
 def test_the_fast_path_writes_exactly_the_general_paths_line_for_shapes_it_learned(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, nothing_learned: None
 ) -> None:
-    monkeypatch.setattr(firehose_transform, "_SHAPES", [])
-    monkeypatch.setattr(firehose_transform, "_SHAPES_SEEN", {})
-    by_shape: list[bytes | None] = []
-
-    def flat_by_shape(*arguments: Any, learned: Any = firehose_transform._flat_by_shape) -> Any:
-        by_shape.append(learned(*arguments))
-        return by_shape[-1]
-
-    monkeypatch.setattr(firehose_transform, "_flat_by_shape", flat_by_shape)
+    by_shape = served_by(monkeypatch, "_flat_by_shape")
+    by_record = served_by(monkeypatch, "_flat_by_record")
     rng = random.Random(7)
     for index in range(600):
         raw = shaped_record(rng, index).encode()
@@ -982,7 +1000,115 @@ def test_the_fast_path_writes_exactly_the_general_paths_line_for_shapes_it_learn
 
         if fast is not None:
             assert fast[0] == general_line(raw), raw
-    assert len([line for line in by_shape if line is not None]) > 200
+    assert len([found for found in by_shape if found is not None]) > 50
+    assert len([found for found in by_record if found is not None]) > 200
+
+
+def enveloped_record(rng: random.Random) -> str:
+    """A record of a few envelopes (and one image shape), now and then changed in one place."""
+    event = rng.choice(["INSERT", "MODIFY", "REMOVE"])
+    orderid = f"o-{rng.randrange(1000)}"
+    image = order_image(orderid={"S": orderid}, quantity={"N": str(rng.randrange(1, 99))})
+    keys: dict[str, Any] = {"orderid": {"S": orderid}}
+    created: Any = CREATED_SECONDS + rng.randrange(100)
+    change = rng.randrange(18)
+    if change == 0:
+        keys["orderid"] = {"S": "another"}  # Keys win over the image's value
+    elif change == 1:
+        image["orderid"] = {"N": "7"}
+        keys["orderid"] = {"N": "7"}
+    elif change == 2:
+        keys["version"] = {"N": rng.choice(["3", "+3"])}
+        image["version"] = {"N": "3"}
+    elif change == 3:
+        created = rng.choice([1718000000123, 1718000000.25, 0, 1.7e9, 10**20, -5])
+    elif change == 4:
+        image["coupon"] = {"NULL": True}
+    elif change == 5:
+        image["status"] = {"S": rng.choice(["Café", "} {", "", "%s"])}
+    elif change == 6:
+        image["quantity"] = {"N": rng.choice(["007", ".5", "1E+3"])}
+    elif change == 14:
+        keys["version"] = {"N": "3"}  # a key the image lacks: the general path adds it last
+    elif change == 15:
+        image["orderid"] = {"S": "7"}
+        keys["orderid"] = {"N": "7"}  # the key's type wins
+    record = stream_record(
+        event,
+        new_image=None if event == "REMOVE" else image,
+        old_image=None if event == "INSERT" else image,
+        keys=keys,
+        created=created,
+        sequence_number=str(rng.randrange(10**20)),
+        event_id=rng.choice(["e-1", "é", f"e-{rng.randrange(99)}"]),
+    )
+    if change == 7:
+        record["eventVersion"] = rng.choice([1.1, None, True])
+    elif change == 8:
+        del record["awsRegion"]
+    elif change == 9:
+        record["dynamodb"] = dict(reversed(record["dynamodb"].items()))  # Keys after the image
+    text = compact(record)
+    if change == 10:
+        text = text.replace('"SizeBytes":180', '"SizeBytes":180,"SequenceNumber":"1"')
+    elif change == 11:
+        text = text.replace('"eventVersion":"1.1"', '"eventVersion":"1.1","eventID":"x"')
+    elif change == 12:
+        at = rng.randrange(len(text))
+        text = text[:at] + rng.choice(["", text[at] * 2, "x", '"', "}"]) + text[at + 1 :]
+    elif change == 13:
+        text = text.replace('"aws:dynamodb"', '{"a":1}')  # a member the fast path leaves alone
+    return text
+
+
+def test_the_fast_path_writes_exactly_the_general_paths_line_for_envelopes_it_learned(
+    monkeypatch: pytest.MonkeyPatch, nothing_learned: None
+) -> None:
+    by_record = served_by(monkeypatch, "_flat_by_record")
+    rng = random.Random(20241201)
+    for _ in range(1500):
+        raw = enveloped_record(rng).encode()
+
+        fast = firehose_transform._fast_line(raw)
+
+        if fast is not None:
+            assert fast[0] == general_line(raw), raw
+    assert len([found for found in by_record if found is not None]) > 600
+    assert sum(map(len, firehose_transform._RECORDS.values())) >= 3  # an envelope per event
+
+
+def test_an_envelope_is_learned_on_its_second_record_and_serves_the_third(
+    monkeypatch: pytest.MonkeyPatch, nothing_learned: None
+) -> None:
+    by_record = served_by(monkeypatch, "_flat_by_record")
+    for index in range(6):
+        orderid = {"S": f"o-{index}"}
+        image = order_image(orderid=orderid)
+        record = stream_record(
+            "MODIFY", new_image=image, old_image=image, keys={"orderid": orderid}
+        )
+        raw = compact(record).encode()
+
+        assert firehose_transform._fast_line(raw)[0] == general_line(raw)
+
+    # Records 1-2 give the image its shape, 3-4 count the envelope (the 4th learns it, and its
+    # pattern is checked on it), 5-6 are served by the envelope's pattern.
+    assert [found is not None for found in by_record] == [True, True, True]
+
+
+def test_an_envelope_that_puts_keys_after_the_image_is_not_learned(
+    nothing_learned: None,
+) -> None:
+    for index in range(6):
+        orderid = {"S": f"o-{index}"}
+        image = order_image(orderid=orderid)
+        record = stream_record("INSERT", new_image=image, keys={"orderid": orderid})
+        record["dynamodb"] = dict(reversed(record["dynamodb"].items()))
+        raw = compact(record).encode()
+
+        assert firehose_transform._fast_line(raw)[0] == general_line(raw)
+
+    assert firehose_transform._RECORDS == {}
 
 
 @pytest.mark.parametrize(
@@ -994,10 +1120,8 @@ def test_the_fast_path_writes_exactly_the_general_paths_line_for_shapes_it_learn
     ids=["with-null-bool-binary", "key-only"],
 )
 def test_records_of_the_most_recent_shape_are_served_without_the_slower_paths(
-    monkeypatch: pytest.MonkeyPatch, extra: dict[str, Any] | None
+    monkeypatch: pytest.MonkeyPatch, extra: dict[str, Any] | None, nothing_learned: None
 ) -> None:
-    monkeypatch.setattr(firehose_transform, "_SHAPES", [])
-    monkeypatch.setattr(firehose_transform, "_SHAPES_SEEN", {})
     slower: list[str] = []
     for name in ("_flat_by_shape", "_flat_by_split"):
         original = getattr(firehose_transform, name)
@@ -1029,9 +1153,7 @@ def test_records_of_the_most_recent_shape_are_served_without_the_slower_paths(
         assert slower.count("_flat_by_shape") == 2
 
 
-def test_images_of_ever_new_shapes_compile_no_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(firehose_transform, "_SHAPES", [])
-    monkeypatch.setattr(firehose_transform, "_SHAPES_SEEN", {})
+def test_images_of_ever_new_shapes_compile_no_pattern(nothing_learned: None) -> None:
 
     for index in range(300):
         image = order_image(**{f"note_{index}": {"S": "x"}})

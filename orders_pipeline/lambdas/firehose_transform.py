@@ -7,8 +7,10 @@ the field and value of whatever it cannot use. The fast path serves the common r
 JSON, as Pipes writes it, without escape sequences, whose image holds S, N, B, BOOL and NULL
 values) without building Python values: one regular expression checks that the whole record is
 such JSON and finds its parts, and the image is rewritten into the line as text, by a pattern
-of its own once its shape (names, order, types) has been seen twice. Whatever the fast path
-does not recognise goes to the general path, so it changes the speed and nothing else.
+of its own once its shape (names, order, types) has been seen twice. Once the record's envelope
+(the members around the image) has been seen twice too, one pattern of the whole record does
+all of that in one pass. Whatever the fast path does not recognise goes to the general path,
+so it changes the speed and nothing else.
 """
 
 from __future__ import annotations
@@ -562,6 +564,32 @@ _SHAPES_KEPT = 8
 # count reaches 256, 512, 1024...: images of ever new shapes compile nothing, and many shapes
 # taking turns compile a few patterns each, not one per few images.
 _SHAPES_SEEN: dict[bytes, int] = {}
+# Records of one stream mostly share their envelope too: the members around the image, their
+# order and values' types, which images they carry. An envelope seen twice with an image of a
+# known shape gets a pattern for the whole record: the members as _FAST_RECORD takes them, the
+# image by its shape, and Keys' values referred back to in it, so one pass finds every part of
+# the line. (fullmatch, format, the slice of the groups that are the image's values, and the
+# groups of eventID, SequenceNumber and ApproximateCreationDateTime), by the event's first
+# letter, most recently used first; counted and renewed as the shapes are.
+_RECORDS: dict[bytes, list[tuple[Any, ...]]] = {}
+_RECORDS_KEPT = 4
+_RECORDS_SEEN: dict[bytes, int] = {}
+# An image value that must equal a Keys value: the %s is the group that captured it.
+_REFERRED_VALUES = {_STRING: rb'\{"[SB]":("(?P=%s)")\}', _DIGITS: rb'\{"N":"((?P=%s))"\}'}
+_KEY_PATTERNS = {
+    b"S": rb'\{"[SB]":"(?P<%s>[^"]++)"\}',
+    b"B": rb'\{"[SB]":"(?P<%s>[^"]++)"\}',
+    b"N": rb'\{"N":"(?P<%s>' + _NUMBER.replace(b"%", b"%%") + rb')"\}',
+}
+_KEY_MEMBERS = re.compile(rb'[{,]"([^"]*+)":\{"([SBN])":').findall
+# A record's envelope: its text with each scalar member value as \x00 and the parts the line
+# takes as \x01 (eventID's text), \x02 (eventName's, kept as it is), \x03 (Keys), \x04
+# (SequenceNumber's text), \x05 (ApproximateCreationDateTime), \x06 (the image) and \x07 (the
+# other image).
+_SKELETON_SCALARS = re.compile(
+    rb'(?<=:)(?:"[^"\x00-\x1f]*+"|' + _NUMBER + rb"|true|false|null)(?=[,}])"
+).sub
+_SKELETON_PARTS = re.compile(rb"([\x00-\x07])").split
 
 
 def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
@@ -573,10 +601,17 @@ def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             return None
+    at = raw.find(b'"eventName":"')
+    learned = _RECORDS.get(raw[at + 13 : at + 14]) if at >= 0 else None
+    if learned:  # the most recent envelope of the event first, then the others
+        line_and_dt = _flat_by_record(raw, learned[0]) or _flat_by_other_records(raw, learned)
+        if line_and_dt is not None:
+            return line_and_dt
     match = _fast_record(raw)
     if match is None:
         return None
-    _, id_, name, stream, new, old, keys, sequence, created = match.regs
+    regs = match.regs
+    _, id_, name, stream, new, old, keys, sequence, created = regs
     event = _BY_EVENT.get(raw[name[0]])  # without an eventName, raw[-1]: "}", none's first byte
     if event is None:
         return None
@@ -603,28 +638,53 @@ def _fast_line(raw: bytes) -> tuple[bytes, str] | None:
     elif not _holds_keys(raw, image_start, image_end, raw[keys[0] : keys[1] - 1]):
         return None  # Keys laid over the image would change it: the general path does that
     else:
-        if _SHAPES:  # the most recent shape, tried here first: most images have it
-            fullmatch, formats = _SHAPES[0]
-            match = fullmatch(raw, image_start, image_end)
-            if match is not None:
-                return formats[which] % (match.groups() + cdc), dt
-        line = _flat_by_shape(raw, image_start, image_end, which, cdc) or _flat_by_split(
-            raw[image_start:image_end], tail % cdc, learn=True
-        )
+        shape = _SHAPES[0] if _SHAPES else None  # the most recent shape: most images have it
+        match = shape[0](raw, image_start, image_end) if shape is not None else None
+        if match is None:
+            shaped = _flat_by_shape(raw, image_start, image_end)
+            if shaped is None:
+                line = _flat_by_split(raw[image_start:image_end], tail % cdc, learn=True)
+                return None if line is None else (line, dt)
+            shape, match = shaped
+        line = shape[1][which] % (match.groups() + cdc)
+        _learn_record(raw, regs, shape, (line, dt))
     return None if line is None else (line, dt)
 
 
-def _flat_by_shape(
-    raw: bytes, start: int, end: int, which: int, cdc: tuple[Any, ...]
-) -> bytes | None:
-    """The line of the image raw[start:end] if it has one of the known shapes but the most
-    recent (_fast_line tries that one); else None."""
+def _flat_by_shape(raw: bytes, start: int, end: int) -> tuple[Any, Any] | None:
+    """(The shape, its match) of the image raw[start:end] if it has one of the known shapes but
+    the most recent (_fast_line tries that one), which becomes the most recent; else None."""
     for index in range(1, len(_SHAPES)):
-        fullmatch, formats = _SHAPES[index]
-        match = fullmatch(raw, start, end)
+        match = _SHAPES[index][0](raw, start, end)
         if match is not None:
             _SHAPES.insert(0, _SHAPES.pop(index))
-            return formats[which] % (match.groups() + cdc)
+            return _SHAPES[0], match
+    return None
+
+
+def _flat_by_record(raw: bytes, record: tuple[Any, ...]) -> tuple[bytes, str] | None:
+    """(The line, its dt) of a record of a learned envelope, by its pattern; else None."""
+    fullmatch, line_format, first, last, at_id, at_sequence, at_created = record
+    match = fullmatch(raw)
+    if match is None:
+        return None
+    groups = match.groups()
+    created = groups[at_created]
+    when = _FAST_TIMES.get(created) or _fast_time(created)
+    if when is None:
+        return None
+    cdc = (groups[at_id], groups[at_sequence], when[0], when[2])
+    return line_format % (groups[first:last] + cdc), when[1]
+
+
+def _flat_by_other_records(raw: bytes, learned: list[tuple[Any, ...]]) -> tuple[bytes, str] | None:
+    """`_flat_by_record` by the event's other envelopes, the one that matches made the most
+    recent."""
+    for index in range(1, len(learned)):
+        line_and_dt = _flat_by_record(raw, learned[index])
+        if line_and_dt is not None:
+            learned.insert(0, learned.pop(index))
+            return line_and_dt
     return None
 
 
@@ -665,15 +725,115 @@ def _learn_shape(names: list[bytes], kinds: bytes) -> None:
     _SHAPES_SEEN[shape] = seen
     if seen != 2 and (seen < 256 or seen & (seen - 1)):
         return
-    pattern, line_format = [rb"\{"], [b"{"]
+    names = tuple(names[: len(kinds)])
+    line_format = [b"{"]
     for index, kind in enumerate(kinds):
         name = names[index][1:] if index == 0 else names[index]
-        pattern.append(re.escape(name) + _VALUE_PATTERNS[kind].replace(b"(true)", b"true"))
         line_format.append(name.replace(b"%", b"%%") + (b"null" if kind == _NULL else b"%s"))
-    pattern.append(rb"\}")
     formats = tuple(b"".join(line_format) + tail for tail in _TAILS)
-    _SHAPES.insert(0, (re.compile(b"".join(pattern)).fullmatch, formats))
+    fullmatch = re.compile(_image_pattern(names, kinds, {})).fullmatch
+    _SHAPES.insert(0, (fullmatch, formats, names, kinds))
     del _SHAPES[_SHAPES_KEPT:]
+
+
+def _image_pattern(names: tuple[bytes, ...], kinds: bytes, references: dict[int, bytes]) -> bytes:
+    """The pattern of a shape's images (`names` as `,"name":`), capturing the values the line
+    writes; an attribute in `references` must have the value of the group it names."""
+    pattern = [rb"\{"]
+    for index, kind in enumerate(kinds):
+        name = names[index][1:] if index == 0 else names[index]
+        group = references.get(index)
+        if group is None:
+            value = _VALUE_PATTERNS[kind].replace(b"(true)", b"true")
+        else:
+            value = _REFERRED_VALUES[kind] % group
+        pattern.append(re.escape(name) + value)
+    pattern.append(rb"\}")
+    return b"".join(pattern)
+
+
+def _learn_record(raw: bytes, regs: Any, shape: tuple[Any, ...], line_and_dt: Any) -> None:
+    """Count the envelope of a record whose image had a known shape; on the second (and
+    256th, 512th...), give the envelope and the shape a pattern for the whole record.
+
+    `regs` are the spans of the record pattern's groups, `line_and_dt` what the record gave.
+    """
+    _, id_, name, stream, new, old, keys, sequence, created = regs
+    event = raw[name[0] : name[1]]
+    image, other = (old, new) if event == b"REMOVE" else (new, old)
+    _, formats, names, kinds = shape
+    if keys[0] > image[0]:
+        return  # the image refers back to Keys' values, so Keys must come first
+    key_members = _KEY_MEMBERS(raw, keys[0], keys[1])
+    # _holds_keys found each key attribute in the image, with Keys' value (so of its kind).
+    references = {
+        names.index(b',"' + key + b'":'): b"k%d" % index
+        for index, (key, _) in enumerate(key_members)
+    }
+    parts = sorted(
+        (span, marker)
+        for span, marker in zip(
+            (id_, name, keys, sequence, created, image, other),
+            b"\x01\x02\x03\x04\x05\x06\x07",
+            strict=True,
+        )
+        if span[0] >= 0
+    )
+    pieces, end = [], 0
+    for (start, stop), marker in parts:
+        pieces += (raw[end:start], bytes((marker,)))
+        end = stop
+    pieces.append(raw[end:])
+    # A member that repeats is no matter: the pattern captures where _FAST_RECORD did.
+    skeleton = _SKELETON_SCALARS(b"\x00", b"".join(pieces))
+    key = b"%s\x00%s\x00%s" % (event, b"".join(names) + kinds, skeleton)
+    seen = _RECORDS_SEEN.get(key, 0) + 1
+    if len(_RECORDS_SEEN) >= 1024:
+        _RECORDS_SEEN.clear()
+    _RECORDS_SEEN[key] = seen
+    if seen != 2 and (seen < 256 or seen & (seen - 1)):
+        return
+    keys_pattern = (
+        rb"\{"
+        + b",".join(
+            b'"%s":' % re.escape(key) + _KEY_PATTERNS[tag] % (b"k%d" % index)
+            for index, (key, tag) in enumerate(key_members)
+        )
+        + rb"\}"
+    )
+    replacements = {
+        b"\x00": _SCALAR,
+        b"\x01": rb'(?P<id>[^"]++)',
+        b"\x02": re.escape(event),
+        b"\x03": keys_pattern,
+        b"\x04": rb'(?P<seq>[^"]++)',
+        b"\x05": rb"(?P<created>" + _NUMBER + rb")",
+        b"\x06": _image_pattern(names, kinds, references),
+        b"\x07": _IMAGE,
+    }
+    compiled = re.compile(
+        b"".join(
+            replacements.get(piece) or re.escape(piece)
+            for piece in _SKELETON_PARTS(skeleton)
+            if piece
+        )
+    )
+    values = sorted(set(range(1, compiled.groups + 1)) - set(compiled.groupindex.values()))
+    record = (
+        compiled.fullmatch,
+        formats[_BY_EVENT[event[0]][0]],
+        values[0] - 1 if values else 0,
+        values[-1] if values else 0,
+        compiled.groupindex["id"] - 1,
+        compiled.groupindex["seq"] - 1,
+        compiled.groupindex["created"] - 1,
+    )
+    # The pattern must give this record's line, or it is not kept.
+    if _flat_by_record(raw, record) != line_and_dt:
+        return
+    learned = _RECORDS.setdefault(event[:1], [])
+    learned.insert(0, record)
+    del learned[_RECORDS_KEPT:]
 
 
 def _holds_keys(raw: bytes, start: int, end: int, keys: bytes) -> bool:
