@@ -209,6 +209,35 @@ def test_runs_the_deployed_zip_and_new_code_after_an_update(aws_client, make_fun
     assert after == {"version": 2}
 
 
+def test_a_qualifier_runs_that_published_version(aws_client, make_function):
+    name = make_function("handlers.pid")
+    version = aws_client("lambda").publish_version(FunctionName=name)["Version"]
+    new_code = build_zip({"handlers.py": "def pid(event, context):\n    return {'version': 2}\n"})
+    aws_client("lambda").update_function_code(FunctionName=name, ZipFile=new_code)
+
+    _, published = invoke(aws_client, name, {}, Qualifier=version)
+    _, latest = invoke(aws_client, name, {}, Qualifier="$LATEST")
+
+    assert "pid" in published
+    assert latest == {"version": 2}
+
+
+def test_a_qualifier_of_no_version_is_resource_not_found(aws_client, make_function):
+    name = make_function("handlers.echo")
+
+    with pytest.raises(aws_client("lambda").exceptions.ResourceNotFoundException):
+        invoke(aws_client, name, {"qualifier": "9"}, Qualifier="9")
+
+
+def test_a_qualifier_inside_the_event_is_only_the_event(aws_client, make_function):
+    name = make_function("handlers.echo")
+
+    response, payload = invoke(aws_client, name, {"qualifier": "9"})
+
+    assert response["StatusCode"] == 200
+    assert payload["event"] == {"qualifier": "9"}
+
+
 def test_event_invocation_is_accepted_and_runs_against_the_local_stack(aws_client, make_function):
     s3 = aws_client("s3")
     bucket = f"lambda-event-{uuid.uuid4().hex[:8]}"
