@@ -716,14 +716,20 @@ def _flat_by_split(image: bytes, tail: bytes, learn: bool) -> bytes | None:
     return b"".join(filter(None, parts))
 
 
+def _time_to_learn(counts: dict[bytes, int], key: bytes) -> bool:
+    """Count a sighting of `key` (up to a thousand keys are counted); True on the second and
+    the 256th, 512th, 1024th...: what is seen once compiles nothing, and what keeps coming back
+    after being dropped compiles again now and then, not once per few sightings."""
+    seen = counts.get(key, 0) + 1
+    if len(counts) >= 1024:
+        counts.clear()
+    counts[key] = seen
+    return seen == 2 or (seen >= 256 and not seen & (seen - 1))
+
+
 def _learn_shape(names: list[bytes], kinds: bytes) -> None:
     """Count a shape's split; on the second (and 256th, 512th...), give it its pattern."""
-    shape = b"".join(names) + kinds
-    seen = _SHAPES_SEEN.get(shape, 0) + 1
-    if len(_SHAPES_SEEN) >= 1024:
-        _SHAPES_SEEN.clear()
-    _SHAPES_SEEN[shape] = seen
-    if seen != 2 and (seen < 256 or seen & (seen - 1)):
+    if not _time_to_learn(_SHAPES_SEEN, b"".join(names) + kinds):
         return
     names = tuple(names[: len(kinds)])
     line_format = [b"{"]
@@ -786,12 +792,9 @@ def _learn_record(raw: bytes, regs: Any, shape: tuple[Any, ...], line_and_dt: An
     pieces.append(raw[end:])
     # A member that repeats is no matter: the pattern captures where _FAST_RECORD did.
     skeleton = _SKELETON_SCALARS(b"\x00", b"".join(pieces))
-    key = b"%s\x00%s\x00%s" % (event, b"".join(names) + kinds, skeleton)
-    seen = _RECORDS_SEEN.get(key, 0) + 1
-    if len(_RECORDS_SEEN) >= 1024:
-        _RECORDS_SEEN.clear()
-    _RECORDS_SEEN[key] = seen
-    if seen != 2 and (seen < 256 or seen & (seen - 1)):
+    if not _time_to_learn(
+        _RECORDS_SEEN, b"%s\x00%s\x00%s" % (event, b"".join(names) + kinds, skeleton)
+    ):
         return
     keys_pattern = (
         rb"\{"

@@ -62,10 +62,10 @@ def listing_xml(result: Any) -> str | None:
                     f"<CommonPrefixes>{_element('Prefix', folder['Prefix'])}</CommonPrefixes>"
                 )
         else:
-            text = _scalar(value)
-            if text is None:
+            written = _scalar_element(member, value)
+            if written is None:
                 return None
-            parts.append(_element(member, text))
+            parts.append(written)
     parts.append("</ListBucketResult>")
     return "".join(parts)
 
@@ -96,21 +96,22 @@ def _object_xml(item: Any) -> str | None:
             )
             parts.append(f"<Owner>{owner}</Owner>")
         else:
-            text = _scalar(value)
-            if text is None:
+            written = _scalar_element(member, value)
+            if written is None:
                 return None
-            parts.append(_element(member, text))
+            parts.append(written)
     parts.append("</Contents>")
     return "".join(parts)
 
 
-def _scalar(value: Any) -> str | None:
+def _scalar_element(name: str, value: Any) -> str | None:
+    """The element of a string, boolean or integer member; None for a value of another type."""
     if type(value) is str:
-        return value
+        return _element(name, value)
     if type(value) is bool:
-        return "true" if value else "false"
+        return _element(name, "true" if value else "false")
     if type(value) is int:
-        return str(value)
+        return _element(name, str(value))
     return None
 
 
