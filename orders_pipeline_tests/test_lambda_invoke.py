@@ -226,7 +226,7 @@ def test_a_qualifier_of_no_version_is_resource_not_found(aws_client, make_functi
     name = make_function("handlers.echo")
 
     with pytest.raises(aws_client("lambda").exceptions.ResourceNotFoundException):
-        invoke(aws_client, name, {"qualifier": "9"}, Qualifier="9")
+        invoke(aws_client, name, {}, Qualifier="9")
 
 
 def test_a_qualifier_inside_the_event_is_only_the_event(aws_client, make_function):
