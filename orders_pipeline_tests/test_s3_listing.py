@@ -90,3 +90,4 @@ def test_a_result_of_another_form_is_left_to_motos_serializer() -> None:
     assert listing.listing_xml({"IsTruncated": False, "Contents": [], "Unknown": 1}) is None
     assert listing.listing_xml({"Contents": [{"Key": "a", "LastModified": "yesterday"}]}) is None
     assert listing.listing_xml({"Contents": [{"Key": "a", "Size": 1.5}]}) is None
+    assert listing.listing_xml({"Contents": [{"Key": "a", "Owner": {"ID": ["x"]}}]}) is None

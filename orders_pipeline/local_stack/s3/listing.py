@@ -89,12 +89,14 @@ def _object_xml(item: Any) -> str | None:
         elif member == "Owner":
             if type(value) is not dict or not {"DisplayName", "ID"}.issuperset(value):
                 return None
-            owner = "".join(
-                _element(name, value[name])
+            owner = [
+                _scalar_element(name, value[name])
                 for name in ("DisplayName", "ID")
                 if value.get(name) is not None
-            )
-            parts.append(f"<Owner>{owner}</Owner>")
+            ]
+            if None in owner:
+                return None
+            parts.append(f"<Owner>{''.join(owner)}</Owner>")
         else:
             written = _scalar_element(member, value)
             if written is None:
